@@ -1,0 +1,52 @@
+// Source: where records enter the dataflow (a file, an MQTT subscription, a stored log).
+// A source emits insert-only changes (diff +1) and tracks its watermark: the largest event time
+// seen minus max_delay, -inf before the first record, +inf once a bounded source is read whole.
+// Threading: polled by the engine thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/operator.h"
+#include "runtime/status.h"
+#include "runtime/time.h"
+
+namespace runnel {
+
+enum class PollStatus {
+  kProgress,  // emitted records or advanced the watermark
+  kIdle,      // nothing new right now (unbounded sources)
+  kFinished,  // bounded input read whole; watermark is +inf
+};
+
+struct SourceStats {
+  uint64_t records_read = 0;      // records emitted into the pipeline
+  uint64_t records_rejected = 0;  // malformed lines/payloads counted and skipped
+};
+
+class Source {
+ public:
+  Source() = default;
+  virtual ~Source() = default;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
+
+  // Emits up to about `max_records` records to output(). An error stops the run (e.g. a file
+  // that cannot be opened, or a malformed line when the source says on_error = "fail").
+  virtual Result<PollStatus> Poll(size_t max_records) = 0;
+
+  virtual Timestamp watermark() const = 0;
+
+  // A bounded (static) source is read whole within the first step of a run, so that a static
+  // run is one consistent step and emits no retractions.
+  virtual bool bounded() const = 0;
+
+  virtual SourceStats stats() const = 0;
+
+  Output& output() { return output_; }
+
+ private:
+  Output output_;
+};
+
+}  // namespace runnel

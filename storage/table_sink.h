@@ -1,0 +1,38 @@
+// TableSink: keeps a view's current result (no diff column) in a SQLite table of the state
+// database: +1 inserts a row, -1 deletes one equal row. Columns are typed INTEGER, REAL or
+// TEXT (bool as INTEGER 0/1); `key_columns` (e.g. window_start, window_end, group_by) get an
+// index so retractions stay fast. Writes join the state database's step transaction.
+// Threading: engine thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/operator.h"
+#include "runtime/schema.h"
+#include "storage/state_database.h"
+
+namespace runnel {
+
+class TableSink final : public Operator {
+ public:
+  // `table` must be an identifier ([a-z_][a-z0-9_]*). Drops and recreates the table: until
+  // checkpoints exist, every run recomputes its results from the inputs.
+  static Result<std::unique_ptr<TableSink>> Create(StateDatabase* db, std::string table,
+                                                   const Schema& schema,
+                                                   std::vector<size_t> key_columns);
+  ~TableSink() override;
+
+  void OnChange(int port, const Row& row, Timestamp time, Diff diff) override;
+  Status Advance(std::span<const Timestamp> input_watermarks, Timestamp* output_watermark) override;
+  Status Close() override;
+  OperatorStats stats() const override;
+
+ private:
+  class Impl;
+  explicit TableSink(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace runnel
