@@ -1,1 +1,78 @@
-int main() { return 0; }
+// runnel: the command line (SPEC §1). CLI11 parses; app/commands.cc does the work.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+
+#include "app/commands.h"
+
+namespace {
+
+constexpr int kExitInvalid = 2;
+
+int NotYet(const char* command) {
+  std::fprintf(stderr, "runnel: error: `runnel %s` is not available in this version yet\n", command);
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Runnel: an analytics runtime for IoT edge gateways.\n"
+               "Runs event-time pipelines over MQTT streams and stored sensor logs.",
+               "runnel"};
+  app.set_version_flag("--version", std::string("runnel ") + RUNNEL_VERSION);
+  app.require_subcommand(1);
+
+  runnel::RunArgs run_args;
+  CLI::App* run = app.add_subcommand("run", "Run a pipeline (exits when all sources are static "
+                                            "and read whole, otherwise on SIGINT/SIGTERM)");
+  run->add_option("PIPELINE", run_args.pipeline, "pipeline file (.toml)")->required();
+  run->add_option("--replay", run_args.replays,
+                  "SOURCE=PATH: read source SOURCE from a .csv or .jsonl file instead");
+  run->add_option("--state-dir", run_args.state_dir, "state directory (overrides [runtime] state_dir)");
+  run->add_flag("--reset-state", run_args.reset_state, "delete saved state and start over");
+  run->add_flag("--no-dashboard", run_args.no_dashboard, "do not serve the web dashboard");
+
+  std::string check_path;
+  CLI::App* check = app.add_subcommand(
+      "check", "Validate a pipeline and its device profiles, and print the dataflow graph");
+  check->add_option("PIPELINE", check_path, "pipeline file (.toml)")->required();
+
+  CLI::App* simulate = app.add_subcommand("simulate", "Publish simulated device traffic (MQTT)");
+  simulate->allow_extras();
+  CLI::App* export_cmd = app.add_subcommand("export", "Write a source's stored input log");
+  export_cmd->allow_extras();
+
+  std::string help_topic;
+  CLI::App* help = app.add_subcommand("help", "Show help for a command");
+  help->add_option("COMMAND", help_topic, "run, check, simulate or export");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitInvalid;
+  }
+
+  if (run->parsed()) return runnel::RunCommand(run_args);
+  if (check->parsed()) return runnel::CheckCommand(check_path);
+  if (simulate->parsed()) return NotYet("simulate");
+  if (export_cmd->parsed()) return NotYet("export");
+  if (help_topic.empty()) {
+    std::printf("%s", app.help().c_str());
+    return 0;
+  }
+  for (CLI::App* sub : {run, check, simulate, export_cmd}) {
+    if (sub->get_name() == help_topic) {
+      std::printf("%s", sub->help().c_str());
+      return 0;
+    }
+  }
+  std::fprintf(stderr, "runnel: error: no command '%s' (commands: run, check, simulate, export)\n",
+               help_topic.c_str());
+  return kExitInvalid;
+}

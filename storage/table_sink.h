@@ -16,12 +16,24 @@
 namespace runnel {
 
 class TableSink final : public Operator {
+  class Impl;
+  struct PrivateTag {
+    explicit PrivateTag() = default;
+  };
+
  public:
-  // `table` must be an identifier ([a-z_][a-z0-9_]*). Drops and recreates the table: until
-  // checkpoints exist, every run recomputes its results from the inputs.
+  // `table` must be an identifier ([a-z_][a-z0-9_]*) not starting with "runnel_" (reserved
+  // for Runnel's own tables). Drops and recreates the table inside the step transaction:
+  // until checkpoints exist, every run recomputes its results from the inputs. `db` must
+  // outlive the sink. The planner registers db->CommitStep() as a Dataflow step listener;
+  // the sink itself never commits.
+  // An error while applying a change (disk full, a retraction of a row that is not in the
+  // table) is returned by the next Advance().
   static Result<std::unique_ptr<TableSink>> Create(StateDatabase* db, std::string table,
                                                    const Schema& schema,
                                                    std::vector<size_t> key_columns);
+  // Only Create() can call this.
+  TableSink(PrivateTag, std::unique_ptr<Impl> impl);
   ~TableSink() override;
 
   void OnChange(int port, const Row& row, Timestamp time, Diff diff) override;
@@ -30,8 +42,6 @@ class TableSink final : public Operator {
   OperatorStats stats() const override;
 
  private:
-  class Impl;
-  explicit TableSink(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,142 @@
+#include "runtime/dataflow.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+namespace runnel {
+namespace {
+
+// A source over a fixed list of (time, value) records.
+class VectorSource final : public Source {
+ public:
+  VectorSource(std::vector<std::pair<Timestamp, int64_t>> records, bool bounded)
+      : records_(std::move(records)), bounded_(bounded) {}
+  Result<PollStatus> Poll(size_t max_records) override {
+    if (next_ == records_.size()) {
+      if (bounded_) watermark_ = kMaxTime;
+      return bounded_ ? PollStatus::kFinished : PollStatus::kIdle;
+    }
+    for (size_t n = 0; n < max_records && next_ < records_.size(); ++n, ++next_) {
+      auto [time, value] = records_[next_];
+      output().Emit(Row{Value::Int(value)}, time, 1);
+    }
+    return PollStatus::kProgress;
+  }
+  Timestamp watermark() const override { return watermark_; }
+  bool bounded() const override { return bounded_; }
+  SourceStats stats() const override { return {next_, 0}; }
+
+ private:
+  std::vector<std::pair<Timestamp, int64_t>> records_;
+  bool bounded_;
+  size_t next_ = 0;
+  Timestamp watermark_ = kMinTime;
+};
+
+// Records what reaches it, one line per event, and passes changes on.
+class Recorder final : public Operator {
+ public:
+  explicit Recorder(std::vector<std::string>* log, std::string name)
+      : log_(log), name_(std::move(name)) {}
+  void OnChange(int port, const Row& row, Timestamp time, Diff diff) override {
+    log_->push_back(name_ + " change port=" + std::to_string(port) + " " + row[0].DebugString() +
+                    "@" + std::to_string(time) + " " + std::to_string(diff));
+    output().Emit(row, time, diff);
+  }
+  Status Advance(std::span<const Timestamp> wms, Timestamp* out) override {
+    std::string line = name_ + " advance";
+    Timestamp min = kMaxTime;
+    for (Timestamp w : wms) {
+      line += " " + FormatWatermark(w);
+      min = std::min(min, w);
+    }
+    log_->push_back(line);
+    *out = min;
+    return Status::Ok();
+  }
+
+ private:
+  std::vector<std::string>* log_;
+  std::string name_;
+};
+
+class FailingSink final : public Operator {
+ public:
+  void OnChange(int, const Row&, Timestamp, Diff) override {}
+  Status Advance(std::span<const Timestamp>, Timestamp*) override {
+    return Status::IoError("disk full");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a bounded run is one data step followed by the +inf watermark") {
+  std::vector<std::string> log;
+  Dataflow flow;
+  int src = flow.AddSource("src", std::make_unique<VectorSource>(
+                                      std::vector<std::pair<Timestamp, int64_t>>{{10, 1}, {5, 2}, {7, 3}},
+                                      true));
+  flow.AddOperator("rec", std::make_unique<Recorder>(&log, "rec"), {{src, 0}});
+  SchedulerOptions options;
+  options.batch_size = 2;  // the bounded source is still drained within the first step
+  REQUIRE(flow.Run(options).ok());
+  CHECK(log == std::vector<std::string>{"rec change port=0 1@10 1", "rec change port=0 2@5 1",
+                                        "rec change port=0 3@7 1", "rec advance +inf"});
+}
+
+TEST_CASE("an operator with two inputs sees one watermark per port") {
+  std::vector<std::string> log;
+  Dataflow flow;
+  int a = flow.AddSource("a", std::make_unique<VectorSource>(
+                                  std::vector<std::pair<Timestamp, int64_t>>{{1, 1}}, true));
+  int b = flow.AddSource("b", std::make_unique<VectorSource>(
+                                  std::vector<std::pair<Timestamp, int64_t>>{{2, 2}}, true));
+  int first = flow.AddOperator("first", std::make_unique<Recorder>(&log, "first"), {{a, 0}});
+  flow.AddOperator("join", std::make_unique<Recorder>(&log, "join"), {{first, 0}, {b, 0}});
+  REQUIRE(flow.Run().ok());
+  CHECK(log == std::vector<std::string>{"first change port=0 1@1 1", "join change port=0 1@1 1",
+                                        "join change port=1 2@2 1", "first advance +inf",
+                                        "join advance +inf +inf"});
+  CHECK(flow.FindNode("join") == 3);
+  CHECK(flow.FindNode("nope") == -1);
+}
+
+TEST_CASE("an operator error stops the run and names the node") {
+  Dataflow flow;
+  int src = flow.AddSource("src", std::make_unique<VectorSource>(
+                                      std::vector<std::pair<Timestamp, int64_t>>{{1, 1}}, true));
+  flow.AddOperator("sink", std::make_unique<FailingSink>(), {{src, 0}});
+  Status status = flow.Run();
+  CHECK(status.code() == StatusCode::kIoError);
+  CHECK(status.message() == "sink: disk full");
+}
+
+TEST_CASE("step listeners run after every step and can stop the run") {
+  Dataflow flow;
+  flow.AddSource("src", std::make_unique<VectorSource>(
+                            std::vector<std::pair<Timestamp, int64_t>>{{1, 1}}, true));
+  int calls = 0;
+  flow.AddStepListener([&] {
+    ++calls;
+    return Status::Ok();
+  });
+  REQUIRE(flow.Run().ok());
+  CHECK(calls == 1);
+}
+
+TEST_CASE("a stop request ends a run over an unbounded source") {
+  Dataflow flow;
+  flow.AddSource("live", std::make_unique<VectorSource>(
+                             std::vector<std::pair<Timestamp, int64_t>>{{1, 1}}, false));
+  int steps = 0;
+  flow.AddStepListener([&] {
+    if (++steps == 3) flow.RequestStop();
+    return Status::Ok();
+  });
+  REQUIRE(flow.Run().ok());
+  CHECK(steps == 3);
+}
+
+}  // namespace runnel

@@ -1,0 +1,113 @@
+#include "app/commands.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "app/pipeline_builder.h"
+#include "config/pipeline_config.h"
+#include "runtime/logger.h"
+#include "runtime/stop_signal.h"
+
+namespace runnel {
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitInvalid = 2;
+
+int ExitCodeFor(const Status& status) {
+  return status.code() == StatusCode::kInvalid ? kExitInvalid : kExitFailure;
+}
+
+int Fail(Logger& logger, const Status& status) {
+  logger.Error(status.message());
+  return ExitCodeFor(status);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ParseReplays(
+    const std::vector<std::string>& replays) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& r : replays) {
+    const size_t eq = r.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) {
+      return Status::Invalid("--replay " + r + ": write SOURCE=PATH, e.g. --replay env=logs/env.csv");
+    }
+    out.emplace_back(r.substr(0, eq), r.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string Plural(uint64_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+int CheckCommand(const std::string& path) {
+  StderrLogger logger;
+  auto config = LoadPipelineFile(path);
+  if (!config.ok()) return Fail(logger, config.status());
+  BuildOptions options;
+  options.open_io = false;
+  options.logger = &logger;
+  auto pipeline = BuildPipeline(*config, options);
+  if (!pipeline.ok()) return Fail(logger, pipeline.status());
+  std::printf("%s: ok\n%s", path.c_str(), (*pipeline)->DescribeGraph().c_str());
+  return kExitOk;
+}
+
+int RunCommand(const RunArgs& args) {
+  StderrLogger logger;
+  const auto started = std::chrono::steady_clock::now();
+  auto config = LoadPipelineFile(args.pipeline);
+  if (!config.ok()) return Fail(logger, config.status());
+
+  BuildOptions options;
+  options.logger = &logger;
+  options.reset_state = args.reset_state;
+  if (!args.state_dir.empty()) options.state_dir = args.state_dir;
+  auto replays = ParseReplays(args.replays);
+  if (!replays.ok()) return Fail(logger, replays.status());
+  options.replays = std::move(replays).value();
+
+  auto built = BuildPipeline(*config, options);
+  if (!built.ok()) return Fail(logger, built.status());
+  Pipeline& pipeline = **built;
+  Dataflow& flow = pipeline.dataflow();
+
+  Status status;
+  {
+    StopSignal stop([&flow](int) { flow.RequestStop(); });
+    status = flow.Run();
+  }
+  if (!status.ok()) return Fail(logger, status);
+
+  uint64_t read = 0, rejected = 0, written = 0, late = 0;
+  for (const Dataflow::Node& node : flow.nodes()) {
+    if (node.source) {
+      read += node.source->stats().records_read;
+      rejected += node.source->stats().records_rejected;
+    } else {
+      late += node.op->stats().late_records;
+    }
+  }
+  for (const SinkInfo& sink : pipeline.sinks()) {
+    if (sink.node >= 0) written += flow.nodes()[sink.node].op->stats().rows_written;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  char elapsed[32];
+  std::snprintf(elapsed, sizeof(elapsed), "%.2f s", seconds);
+  logger.Info("done in " + std::string(elapsed) + ": " + Plural(read, "record") + " read, " +
+              std::to_string(rejected) + " rejected, " + Plural(written, "row") + " written, " +
+              std::to_string(late) + " late");
+  for (const SinkInfo& sink : pipeline.sinks()) {
+    std::string where = sink.description;
+    if (where.rfind("table ", 0) == 0) where += " in " + pipeline.state_database_path();
+    if (where != "stdout") logger.Info("results of " + sink.from + ": " + where);
+  }
+  return kExitOk;
+}
+
+}  // namespace runnel

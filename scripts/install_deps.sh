@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs Runnel's build and test dependencies from Debian 12 packages (run as root).
+# Skips apt-get entirely when everything is already installed.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config
+  libpaho-mqttpp-dev libpaho-mqtt-dev libasio-dev libsqlite3-dev sqlite3 libmimalloc-dev
+  libcivetweb-dev civetweb doctest-dev libtomlplusplus-dev libsimdjson-dev libcli11-dev
+  python3 python3-pandas
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: run as root (or install these packages yourself): ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
