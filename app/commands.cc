@@ -81,7 +81,12 @@ int RunCommand(const RunArgs& args) {
     StopSignal stop([&flow](int) { flow.RequestStop(); });
     status = flow.Run();
   }
-  if (!status.ok()) return Fail(logger, status);
+  if (!status.ok()) {
+    // Whatever stops a run that has started (bad data with on_error = "fail", a full disk) is
+    // a runtime failure, even when the cause is invalid input.
+    logger.Error(status.message());
+    return kExitFailure;
+  }
 
   uint64_t read = 0, rejected = 0, written = 0, late = 0;
   for (const Dataflow::Node& node : flow.nodes()) {

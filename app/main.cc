@@ -5,6 +5,10 @@
 
 #include "app/commands.h"
 
+#ifdef RUNNEL_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 namespace {
 
 constexpr int kExitInvalid = 2;
@@ -20,7 +24,12 @@ int main(int argc, char** argv) {
   CLI::App app{"Runnel: an analytics runtime for IoT edge gateways.\n"
                "Runs event-time pipelines over MQTT streams and stored sensor logs.",
                "runnel"};
-  app.set_version_flag("--version", std::string("runnel ") + RUNNEL_VERSION);
+  std::string version = std::string("runnel ") + RUNNEL_VERSION;
+#ifdef RUNNEL_WITH_MIMALLOC
+  // Naming mimalloc's version also keeps the linker from dropping the allocator library.
+  version += " (mimalloc " + std::to_string(mi_version()) + ")";
+#endif
+  app.set_version_flag("--version", version);
   app.require_subcommand(1);
 
   runnel::RunArgs run_args;

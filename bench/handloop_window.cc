@@ -4,6 +4,10 @@
 // line with memchr + std::from_chars, aggregates into an open-addressing hash map keyed by
 // (device, window), and writes the result sorted by (device, window_start) in the column
 // layout of Runnel's window views (SPEC §4) without the changelog `diff` column.
+// Each device keeps its most recent window's partial aggregate next to its name and merges it
+// into the hash map when a record for another window arrives: correct for any input order,
+// and for roughly time-ordered input it touches the (large, cache-cold) map once per window
+// instead of once per record. Phase timings go to stderr.
 //
 // usage: handloop_window INPUT.csv OUTPUT.csv [--window-ms N]
 
@@ -12,6 +16,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -43,6 +48,14 @@ std::uint64_t HashBytes(const char* p, std::size_t n) {
   return h ^ (h >> 32);
 }
 
+struct Partial {
+  std::int64_t window;
+  std::int64_t count;  // 0: no open window
+  double sum;
+  double min;
+  double max;
+};
+
 // Interns device names to dense ids.
 class DeviceTable {
  public:
@@ -58,6 +71,7 @@ class DeviceTable {
     }
     const auto id = static_cast<std::uint32_t>(names_.size());
     names_.emplace_back(name);
+    open_.push_back(Partial{0, 0, 0, 0, 0});
     if (names_.size() * 2 > slots_.size()) {
       Rehash(slots_.size() * 2);
     } else {
@@ -67,6 +81,7 @@ class DeviceTable {
   }
 
   const std::vector<std::string>& names() const { return names_; }
+  Partial& open(std::uint32_t id) { return open_[id]; }
 
  private:
   static constexpr std::uint32_t kEmpty = std::numeric_limits<std::uint32_t>::max();
@@ -85,6 +100,7 @@ class DeviceTable {
   }
 
   std::vector<std::string> names_;
+  std::vector<Partial> open_;  // by id: the device's most recent window, not yet in the map
   std::vector<std::uint32_t> slots_;
 };
 
@@ -104,27 +120,37 @@ class GroupTable {
 
   GroupTable() { slots_.assign(1 << 16, Group{0, 0, 0, 0, 0, kFree}); shift_ = 64 - 16; }
 
-  void Add(std::uint32_t device, std::int64_t window, double v) {
-    std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = Slot(device, window);; i = (i + 1) & mask) {
+  void Merge(std::uint32_t device, const Partial& p) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = Slot(device, p.window);; i = (i + 1) & mask) {
       Group& g = slots_[i];
-      if (g.device == device && g.window == window) {
-        g.count += 1;
-        g.sum += v;
-        if (v < g.min) g.min = v;
-        if (v > g.max) g.max = v;
+      if (g.device == device && g.window == p.window) {
+        g.count += p.count;
+        g.sum += p.sum;
+        g.min = std::min(g.min, p.min);
+        g.max = std::max(g.max, p.max);
         return;
       }
       if (g.device == kFree) {
-        g = Group{window, 1, v, v, v, device};
+        g = Group{p.window, p.count, p.sum, p.min, p.max, device};
         if (++size_ * 10 > slots_.size() * 7) Grow();
         return;
       }
     }
   }
 
-  std::size_t size() const { return size_; }
-  const std::vector<Group>& slots() const { return slots_; }
+  // Moves the groups out densely (so sorting and writing stream through memory) and empties
+  // the table.
+  std::vector<Group> TakeGroups() {
+    std::vector<Group> groups;
+    groups.reserve(size_);
+    for (const Group& g : slots_) {
+      if (g.device != kFree) groups.push_back(g);
+    }
+    std::vector<Group>().swap(slots_);
+    size_ = 0;
+    return groups;
+  }
 
  private:
   std::size_t Slot(std::uint32_t device, std::int64_t window) const {
@@ -208,6 +234,8 @@ int main(int argc, char** argv) {
     }
   }
 
+  using Clock = std::chrono::steady_clock;
+  const auto t_start = Clock::now();
   const int fd = ::open(argv[1], O_RDONLY);
   if (fd < 0) {
     std::perror(argv[1]);
@@ -253,7 +281,17 @@ int main(int argc, char** argv) {
             r1.ptr < line_end && *r1.ptr == ',' &&
             (r2 = std::from_chars(r1.ptr + 1, line_end, temp)).ec == std::errc() && r2.ptr == line_end) {
           const std::uint32_t dev = devices.Intern(std::string_view(p, static_cast<std::size_t>(c1 - p)));
-          groups.Add(dev, FloorDiv(ts, window_ms), temp);
+          const std::int64_t window = FloorDiv(ts, window_ms);
+          Partial& open = devices.open(dev);
+          if (open.count != 0 && open.window == window) {
+            open.count += 1;
+            open.sum += temp;
+            if (temp < open.min) open.min = temp;
+            if (temp > open.max) open.max = temp;
+          } else {
+            if (open.count != 0) groups.Merge(dev, open);
+            open = Partial{window, 1, temp, temp, temp};
+          }
           ++rows;
         } else {
           ++bad;  // a null or malformed field: not part of this benchmark's data
@@ -267,9 +305,13 @@ int main(int argc, char** argv) {
     std::memmove(buf.data(), p, have);
   }
   ::close(fd);
+  const auto& names = devices.names();
+  for (std::uint32_t id = 0; id < names.size(); ++id) {
+    if (devices.open(id).count != 0) groups.Merge(id, devices.open(id));
+  }
+  const auto t_aggregated = Clock::now();
 
   // Sort by (device name, window).
-  const auto& names = devices.names();
   std::vector<std::uint32_t> rank(names.size());
   {
     std::vector<std::uint32_t> order(names.size());
@@ -277,14 +319,11 @@ int main(int argc, char** argv) {
     std::sort(order.begin(), order.end(), [&](auto a, auto b) { return names[a] < names[b]; });
     for (std::uint32_t r = 0; r < order.size(); ++r) rank[order[r]] = r;
   }
-  std::vector<const Group*> out;
-  out.reserve(groups.size());
-  for (const Group& g : groups.slots()) {
-    if (g.device != GroupTable::kFree) out.push_back(&g);
-  }
-  std::sort(out.begin(), out.end(), [&](const Group* a, const Group* b) {
-    return rank[a->device] != rank[b->device] ? rank[a->device] < rank[b->device] : a->window < b->window;
+  std::vector<Group> out = groups.TakeGroups();
+  std::sort(out.begin(), out.end(), [&](const Group& x, const Group& y) {
+    return rank[x.device] != rank[y.device] ? rank[x.device] < rank[y.device] : x.window < y.window;
   });
+  const auto t_sorted = Clock::now();
 
   std::FILE* f = std::fopen(argv[2], "wb");
   if (f == nullptr) {
@@ -293,7 +332,8 @@ int main(int argc, char** argv) {
   }
   Writer w(f);
   w.Put("window_start,window_end,device,avg_temp,min_temp,max_temp,n\n");
-  for (const Group* g : out) {
+  for (const Group& group : out) {
+    const Group* g = &group;
     const std::int64_t start = g->window * window_ms;
     w.Num(start);
     w.Put(',');
@@ -314,7 +354,12 @@ int main(int argc, char** argv) {
     std::perror(argv[2]);
     return 1;
   }
-  std::fprintf(stderr, "handloop_window: %lld rows, %lld skipped, %zu devices, %zu windows\n",
-               static_cast<long long>(rows), static_cast<long long>(bad), names.size(), out.size());
+  const auto t_written = Clock::now();
+  auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+  std::fprintf(stderr,
+               "handloop_window: %lld rows, %lld skipped, %zu devices, %zu windows; "
+               "read+aggregate %.3f s, sort %.3f s, write %.3f s\n",
+               static_cast<long long>(rows), static_cast<long long>(bad), names.size(), out.size(),
+               secs(t_start, t_aggregated), secs(t_aggregated, t_sorted), secs(t_sorted, t_written));
   return 0;
 }

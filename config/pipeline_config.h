@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/event_time.h"
@@ -50,6 +51,7 @@ struct MqttConfig {
   std::optional<std::string> username;
   std::optional<std::string> password_file;
   std::optional<TlsConfig> tls;
+  int version = 5;  // MQTT protocol: 3 (3.1.1) or 5
   ConfigLocation where;
 };
 
@@ -85,9 +87,10 @@ struct SourceConfig {
   // mqtt sources
   std::optional<std::string> profile;
   std::optional<std::string> topic;
+  std::string payload_format;  // inline MQTT sources: "json" (default), "csv" or "kv"
   int qos = 1;
   // both
-  std::vector<FieldConfig> fields;     // in the order written in the file
+  std::vector<FieldConfig> fields;       // in the order written in the file
   std::vector<std::string> time_fields;  // `time = "ts"` or `time = ["Date", "Time"]`
   bool time_arrival = false;             // `time = "arrival"`
   TimeUnit time_unit = TimeUnit::kMillis;
@@ -150,7 +153,9 @@ struct SinkConfig {
   ConfigFileFormat format = ConfigFileFormat::kCsv;
   int qos = 1;
   bool retain = false;
-  std::optional<std::string> broker;
+  std::optional<std::string> broker;                   // MQTT sinks: an uplink broker of their own
+  std::optional<std::string> username, password_file;  // only with `broker`
+  std::optional<TlsConfig> tls;                        // only with `broker`
   int64_t outbox_limit = 100'000;
 };
 
@@ -158,6 +163,7 @@ struct PipelineConfig {
   std::string path;       // the file as given
   std::string directory;  // its directory: relative paths in the file resolve against it
   RuntimeConfig runtime;
+  // Set when the file has [mqtt], or when an MQTT source or sink needs the default broker.
   std::optional<MqttConfig> mqtt;
   DashboardConfig dashboard;
   std::vector<SourceConfig> sources;

@@ -56,16 +56,26 @@ std::string SourceFile::ResolvePath(std::string_view written) const {
 
 std::string DescribeType(const toml::node& node) {
   switch (node.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -103,6 +113,15 @@ bool IsFieldName(std::string_view text) {
   });
 }
 
+Status ConfigError(const ConfigLocation& at, std::string_view context, std::string_view key_path,
+                   std::string_view what) {
+  std::string message = at.Prefix() + ": ";
+  if (!context.empty()) message += std::string(context) + ": ";
+  if (!key_path.empty()) message += std::string(key_path) + ": ";
+  message += what;
+  return Status::Invalid(std::move(message));
+}
+
 std::string JoinWords(const std::vector<std::string>& words, std::string_view last_separator) {
   std::string out;
   for (size_t i = 0; i < words.size(); ++i) {
@@ -127,6 +146,20 @@ ConfigLocation TableReader::ValueWhere(std::string_view key) const {
   return node ? file_->Locate(node->source()) : where();
 }
 
+std::string_view TableReader::FirstOf(std::initializer_list<std::string_view> keys) const {
+  std::string_view first;
+  std::optional<toml::source_position> first_position;
+  for (std::string_view key : keys) {
+    auto it = table_->find(key);
+    if (it == table_->end()) continue;
+    if (!first_position || Before(it->first.source().begin, *first_position)) {
+      first = key;
+      first_position = it->first.source().begin;
+    }
+  }
+  return first;
+}
+
 std::string_view TableReader::LastOf(std::initializer_list<std::string_view> keys) const {
   std::string_view last;
   std::optional<toml::source_position> last_position;
@@ -147,18 +180,16 @@ std::string TableReader::KeyPath(std::string_view key) const {
 
 Status TableReader::ErrorAt(const ConfigLocation& at, std::string_view key_path,
                             std::string_view what) const {
-  std::string message = at.Prefix() + ": ";
-  if (!context_.empty()) message += context_ + ": ";
-  if (!key_path.empty()) message += std::string(key_path) + ": ";
-  message += what;
-  return Status::Invalid(std::move(message));
+  return ConfigError(at, context_, key_path, what);
 }
 
 Status TableReader::KeyError(std::string_view key, std::string_view what) const {
   return ErrorAt(ValueWhere(key), KeyPath(key), what);
 }
 
-Status TableReader::TableError(std::string_view what) const { return ErrorAt(where(), path_, what); }
+Status TableReader::TableError(std::string_view what) const {
+  return ErrorAt(where(), path_, what);
+}
 
 Status TableReader::CheckKeys(std::initializer_list<std::string_view> allowed) const {
   const toml::key* first_unknown = nullptr;
@@ -311,21 +342,21 @@ Result<std::optional<std::vector<StringAt>>> TableReader::GetStringArray(
     const toml::node& element = *array->get(i);
     const auto* text = element.as_string();
     if (!text) {
-      return ErrorAt(file_->Locate(element.source()), KeyPath(key),
-                     "item " + std::to_string(i + 1) + ": expected a string, got " +
-                         DescribeType(element));
+      return ErrorAt(
+          file_->Locate(element.source()), KeyPath(key),
+          "item " + std::to_string(i + 1) + ": expected a string, got " + DescribeType(element));
     }
     out.push_back(StringAt{text->get(), file_->Locate(element.source())});
   }
   return std::optional<std::vector<StringAt>>(std::move(out));
 }
 
-Result<std::optional<TableReader>> TableReader::GetTable(std::string_view key) const {
+Result<TableReader> TableReader::GetTable(std::string_view key) const {
   const toml::node* node = Find(key);
-  if (!node) return std::optional<TableReader>();
+  if (!node) return TableError("missing key '" + std::string(key) + "'");
   const toml::table* table = node->as_table();
   if (!table) return TypeError(key, *node, "a table", "write " + std::string(key) + " = { ... }");
-  return std::optional<TableReader>(TableReader(*file_, *table, context_, KeyPath(key)));
+  return TableReader(*file_, *table, context_, KeyPath(key));
 }
 
 }  // namespace runnel::config_internal

@@ -3,14 +3,14 @@
 // config module, the only module that includes toml++. Value types; not synchronised.
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "config/pipeline_config.h"
 #include "runtime/status.h"
@@ -44,6 +44,9 @@ std::optional<std::string> ClosestMatch(std::string_view word,
 bool IsIdentifier(std::string_view text);
 // "[A-Za-z_][A-Za-z0-9_]*": field names, which come from CSV headers and JSON keys.
 bool IsFieldName(std::string_view text);
+// "FILE:LINE: context: key_path: what"; empty parts are left out.
+Status ConfigError(const ConfigLocation& at, std::string_view context, std::string_view key_path,
+                   std::string_view what);
 // "a, b and c".
 std::string JoinWords(const std::vector<std::string>& words, std::string_view last_separator);
 
@@ -65,8 +68,9 @@ class TableReader {
   const toml::node* Find(std::string_view key) const { return table_->get(key); }
   ConfigLocation KeyWhere(std::string_view key) const;
   ConfigLocation ValueWhere(std::string_view key) const;
-  // The key, among those present, that comes last in the document: the one to blame when
-  // present keys conflict.
+  // Among `keys`, the present one that comes first (last) in the document; "" if none. The
+  // last of two conflicting keys is the one to blame.
+  std::string_view FirstOf(std::initializer_list<std::string_view> keys) const;
   std::string_view LastOf(std::initializer_list<std::string_view> keys) const;
 
   // "FILE:LINE: context: path.key: what", at the key's value.
@@ -120,8 +124,8 @@ class TableReader {
     return Assign(GetDuration(key, positive), out);
   }
   template <class E, class Out>
-  Status ReadEnum(std::string_view key, std::initializer_list<std::pair<std::string_view, E>> choices,
-                  Out* out) const {
+  Status ReadEnum(std::string_view key,
+                  std::initializer_list<std::pair<std::string_view, E>> choices, Out* out) const {
     auto text = GetString(key);
     if (!text.ok()) return text.status();
     if (!*text) return Status::Ok();
@@ -136,9 +140,13 @@ class TableReader {
     return UnknownChoice(key, **text, names);
   }
   // An array of strings (possibly empty), each with its position.
+  template <class Out>
+  Status ReadStringArray(std::string_view key, Out* out) const {
+    return Assign(GetStringArray(key), out);
+  }
   Result<std::optional<std::vector<StringAt>>> GetStringArray(std::string_view key) const;
-  // The table under `key`, or nullopt when absent.
-  Result<std::optional<TableReader>> GetTable(std::string_view key) const;
+  // The table under `key`. REQUIRES: Has(key).
+  Result<TableReader> GetTable(std::string_view key) const;
   Result<std::optional<StringAt>> GetStringAt(std::string_view key) const;
 
   Result<std::optional<std::string>> GetString(std::string_view key) const;

@@ -43,16 +43,28 @@ char* FindQuotedRecordEnd(char* p, char* e, bool at_eof) {
 CsvReader::CsvReader(ByteStream* stream, bool final_input, size_t chunk)
     : buffer_(stream, chunk), final_input_(final_input) {}
 
-void CsvReader::SplitPlain(char* p, char* line_end, CsvRecord* record) {
+bool CsvReader::SplitPlain(char* p, char* line_end, CsvRecord* record) {
+  // Writes through a pointer into the kept storage: on the hot path it never reallocates, and
+  // this skips push_back's capacity check and size update per field.
+  std::vector<CsvField>& fields = record->fields_;
+  if (fields.size() < 8) fields.resize(8);
+  CsvField* out = fields.data();
+  size_t n = 0;
   while (true) {
+    if (p < line_end && *p == '"') return false;
     char* comma = FindChar(p, line_end, ',');
-    if (comma == nullptr) {
-      record->fields.push_back({std::string_view(p, line_end - p), false});
-      return;
+    char* const stop = comma == nullptr ? line_end : comma;
+    if (n == fields.size()) {
+      fields.resize(2 * n);
+      out = fields.data();
     }
-    record->fields.push_back({std::string_view(p, comma - p), false});
+    out[n++] = {std::string_view(p, stop - p), false};
+    if (comma == nullptr) break;
     p = comma + 1;
   }
+  record->count_ = n;
+  record->error_ = {};
+  return true;
 }
 
 size_t CsvReader::ParseQuoted(char* p, char* e, bool at_eof, CsvRecord* record) {
@@ -62,6 +74,9 @@ size_t CsvReader::ParseQuoted(char* p, char* e, bool at_eof, CsvRecord* record) 
   line_ += 1 + static_cast<uint64_t>(std::count(p, end, '\n'));
   if (end > p && end[-1] == '\r') --end;  // outside quotes: the quote would end the field
 
+  std::vector<CsvField>& fields = record->fields_;
+  fields.clear();
+  record->error_ = {};
   // Unescapes each quoted field in place: the text only shrinks, so writes never overtake
   // the bytes still to be read.
   char* s = p;
@@ -87,39 +102,43 @@ size_t CsvReader::ParseQuoted(char* p, char* e, bool at_eof, CsvRecord* record) 
         closed = true;
         break;
       }
-      record->fields.push_back({std::string_view(start, out - start), true});
-      if (!closed) {
-        record->error = "unterminated quoted field";
-        return span;
-      }
+      fields.push_back({std::string_view(start, out - start), true});
       s = r;
-      if (s < end && *s != ',') {
-        record->error = "unexpected character after a closing quote";
-        return span;
+      if (!closed) {
+        record->error_ = "unterminated quoted field";
+      } else if (s < end && *s != ',') {
+        record->error_ = "unexpected character after a closing quote";
       }
+      if (!record->error_.empty()) break;
     } else {
       char* comma = FindChar(s, end, ',');
       char* const stop = comma == nullptr ? end : comma;
-      record->fields.push_back({std::string_view(s, stop - s), false});
+      fields.push_back({std::string_view(s, stop - s), false});
       s = stop;
     }
-    if (s >= end) return span;
+    if (s >= end) break;
     ++s;  // the comma
   }
+  record->count_ = fields.size();
+  return span;
 }
 
-Result<ReadOutcome> CsvReader::Next(CsvRecord* record) {
-  record->fields.clear();
-  record->error = {};
-  bool at_eof = false;  // the stream had nothing more during this call
-  const auto fill = [&]() -> Status {
-    RUNNEL_ASSIGN_OR_RETURN(size_t n, buffer_.Fill());
-    if (n == 0) at_eof = true;
-    return Status::Ok();
-  };
+bool CsvReader::Fill(bool* at_eof) {
+  Result<size_t> n = buffer_.Fill();
+  if (!n.ok()) {
+    status_ = n.status();
+    return false;
+  }
+  if (*n == 0) *at_eof = true;
+  return true;
+}
 
+ReadOutcome CsvReader::Next(CsvRecord* record) {
+  bool at_eof = false;  // the stream had nothing more during this call
   if (at_start_) {
-    while (buffer_.size() < kUtf8Bom.size() && !at_eof) RUNNEL_RETURN_IF_ERROR(fill());
+    while (buffer_.size() < kUtf8Bom.size() && !at_eof) {
+      if (!Fill(&at_eof)) return ReadOutcome::kError;
+    }
     if (buffer_.size() < kUtf8Bom.size() && !final_input_) return ReadOutcome::kNeedMore;
     if (std::string_view(buffer_.begin(), buffer_.size()).starts_with(kUtf8Bom)) {
       buffer_.Consume(kUtf8Bom.size());
@@ -132,7 +151,7 @@ Result<ReadOutcome> CsvReader::Next(CsvRecord* record) {
     char* e = buffer_.end();
     if (p == e) {
       if (at_eof) return final_input_ ? ReadOutcome::kEnd : ReadOutcome::kNeedMore;
-      RUNNEL_RETURN_IF_ERROR(fill());
+      if (!Fill(&at_eof)) return ReadOutcome::kError;
       continue;
     }
     const bool eof_ends_record = at_eof && final_input_;
@@ -140,33 +159,33 @@ Result<ReadOutcome> CsvReader::Next(CsvRecord* record) {
     char* line_end = nl != nullptr ? nl : (eof_ends_record ? e : nullptr);
     if (line_end == nullptr) {
       if (at_eof) return ReadOutcome::kNeedMore;
-      RUNNEL_RETURN_IF_ERROR(fill());
+      if (!Fill(&at_eof)) return ReadOutcome::kError;
       continue;
     }
-    record->line = line_;
-    record->offset = buffer_.offset();
-    if (FindChar(p, line_end, '"') == nullptr) {
-      const size_t span = static_cast<size_t>(line_end - p) + (nl != nullptr ? 1 : 0);
+    record->line_ = line_;
+    record->offset_ = buffer_.offset();
+    const size_t line_span = static_cast<size_t>(line_end - p) + (nl != nullptr ? 1 : 0);
+    char* content_end = line_end;
+    if (content_end > p && content_end[-1] == '\r') --content_end;
+    if (content_end == p) {  // an empty line is no record
+      buffer_.Consume(line_span);
       ++line_;
-      char* content_end = line_end;
-      if (content_end > p && content_end[-1] == '\r') --content_end;
-      if (content_end == p) {  // an empty line is no record
-        buffer_.Consume(span);
-        continue;
-      }
-      SplitPlain(p, content_end, record);
-      buffer_.Consume(span);
+      continue;
+    }
+    if (SplitPlain(p, content_end, record)) {
+      buffer_.Consume(line_span);
+      ++line_;
       return ReadOutcome::kRecord;
     }
-    // A quote may hide line breaks inside a field: the record may run past this line.
+    // A field opens with a quote and may hide line breaks: the record may run past this line.
     const size_t span = ParseQuoted(p, e, eof_ends_record, record);
     if (span == 0) {
       if (at_eof) return ReadOutcome::kNeedMore;
-      RUNNEL_RETURN_IF_ERROR(fill());
+      if (!Fill(&at_eof)) return ReadOutcome::kError;
       continue;
     }
     buffer_.Consume(span);
-    return record->error.empty() ? ReadOutcome::kRecord : ReadOutcome::kMalformed;
+    return record->error_.empty() ? ReadOutcome::kRecord : ReadOutcome::kMalformed;
   }
 }
 

@@ -21,8 +21,9 @@ class LineReader {
                       size_t chunk = InputBuffer::kDefaultChunk);
 
   // kRecord: *line holds the next line without its line break, *line_number its 1-based
-  // number. Never returns kMalformed.
-  Result<ReadOutcome> Next(std::string_view* line, uint64_t* line_number);
+  // number. Never returns kMalformed; after kError, status() says what failed.
+  ReadOutcome Next(std::string_view* line, uint64_t* line_number);
+  const Status& status() const { return status_; }
 
   uint64_t offset() const { return buffer_.offset(); }
 
@@ -31,6 +32,7 @@ class LineReader {
   bool final_input_;
   bool at_start_ = true;
   uint64_t line_ = 1;
+  Status status_;
 };
 
 }  // namespace runnel

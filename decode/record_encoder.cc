@@ -1,0 +1,123 @@
+#include "decode/record_encoder.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace runnel {
+
+namespace {
+
+void AppendInt(std::string& out, int64_t i) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), i);
+  out.append(buf, end);
+}
+
+bool NeedsCsvQuotes(std::string_view text) {
+  if (text.empty() || text.front() == ' ' || text.back() == ' ') return true;
+  return text.find_first_of(",\"\r\n") != std::string_view::npos;
+}
+
+}  // namespace
+
+void AppendCsvString(std::string& out, std::string_view text) {
+  if (!NeedsCsvQuotes(text)) {
+    out.append(text);
+    return;
+  }
+  out.push_back('"');
+  size_t start = 0;
+  for (size_t q = text.find('"'); q != std::string_view::npos; q = text.find('"', q + 1)) {
+    out.append(text.substr(start, q + 1 - start));
+    out.push_back('"');
+    start = q + 1;
+  }
+  out.append(text.substr(start));
+  out.push_back('"');
+}
+
+void AppendCsvField(std::string& out, const Value& value) {
+  switch (value.type()) {
+    case ValueType::kNull:
+      return;
+    case ValueType::kBool:
+      out.append(value.AsBool() ? "true" : "false");
+      return;
+    case ValueType::kInt:
+      AppendInt(out, value.AsInt());
+      return;
+    case ValueType::kFloat:
+      if (std::isfinite(value.AsFloat())) AppendFloat(out, value.AsFloat());
+      return;
+    case ValueType::kString:
+      AppendCsvString(out, value.AsString());
+      return;
+  }
+}
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.substr(start, i - start));
+    start = i + 1;
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default: {
+        const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(escaped, sizeof(escaped));
+      }
+    }
+  }
+  out.append(text.substr(start));
+  out.push_back('"');
+}
+
+void AppendJsonValue(std::string& out, const Value& value) {
+  switch (value.type()) {
+    case ValueType::kNull:
+      out.append("null");
+      return;
+    case ValueType::kBool:
+      out.append(value.AsBool() ? "true" : "false");
+      return;
+    case ValueType::kInt:
+      AppendInt(out, value.AsInt());
+      return;
+    case ValueType::kFloat:
+      if (std::isfinite(value.AsFloat())) {
+        AppendFloat(out, value.AsFloat());
+      } else {
+        out.append("null");
+      }
+      return;
+    case ValueType::kString:
+      AppendJsonString(out, value.AsString());
+      return;
+  }
+}
+
+}  // namespace runnel

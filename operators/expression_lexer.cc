@@ -46,8 +46,9 @@ class Lexer {
     while (true) {
       SkipSpace();
       if (tokens_.size() >= kMaxTokens) {
-        return Fail(pos_, "the expression is too long (more than " + std::to_string(kMaxTokens) +
-                              " tokens; split it over several views)");
+        Fail(pos_, "the expression is too long (more than " + std::to_string(kMaxTokens) +
+                       " tokens; split it over several views)");
+        return std::move(tokens_);
       }
       if (pos_ >= text_.size()) {
         Add(TokenKind::kEnd, pos_, pos_);
@@ -70,10 +71,9 @@ class Lexer {
     return t;
   }
 
-  std::vector<Token> Fail(size_t offset, const std::string& what) {
+  void Fail(size_t offset, const std::string& what) {
     Token& t = Add(TokenKind::kError, offset, offset);
     t.error = ErrorAt(t.column, what);
-    return std::move(tokens_);
   }
 
   // Lexes the token at pos_; false after adding a kError token.
@@ -98,16 +98,26 @@ class Lexer {
       return true;
     };
     switch (c) {
-      case '+': return op(TokenKind::kPlus, 1);
-      case '-': return op(TokenKind::kMinus, 1);
-      case '*': return op(TokenKind::kStar, 1);
-      case '/': return op(TokenKind::kSlash, 1);
-      case '%': return op(TokenKind::kPercent, 1);
-      case '(': return op(TokenKind::kLParen, 1);
-      case ')': return op(TokenKind::kRParen, 1);
-      case ',': return op(TokenKind::kComma, 1);
-      case '.': return op(TokenKind::kDot, 1);
-      case '=': return two('=') ? op(TokenKind::kEq, 2) : op(TokenKind::kAssign, 1);
+      case '+':
+        return op(TokenKind::kPlus, 1);
+      case '-':
+        return op(TokenKind::kMinus, 1);
+      case '*':
+        return op(TokenKind::kStar, 1);
+      case '/':
+        return op(TokenKind::kSlash, 1);
+      case '%':
+        return op(TokenKind::kPercent, 1);
+      case '(':
+        return op(TokenKind::kLParen, 1);
+      case ')':
+        return op(TokenKind::kRParen, 1);
+      case ',':
+        return op(TokenKind::kComma, 1);
+      case '.':
+        return op(TokenKind::kDot, 1);
+      case '=':
+        return two('=') ? op(TokenKind::kEq, 2) : op(TokenKind::kAssign, 1);
       case '!':
         if (two('=')) return op(TokenKind::kNe, 2);
         Fail(begin, "unexpected '!' (use not)");
@@ -118,7 +128,8 @@ class Lexer {
           return false;
         }
         return two('=') ? op(TokenKind::kLe, 2) : op(TokenKind::kLt, 1);
-      case '>': return two('=') ? op(TokenKind::kGe, 2) : op(TokenKind::kGt, 1);
+      case '>':
+        return two('=') ? op(TokenKind::kGe, 2) : op(TokenKind::kGt, 1);
       case '&':
         Fail(begin, two('&') ? "unexpected '&&' (use and)" : "unexpected '&' (use and)");
         return false;
@@ -126,8 +137,11 @@ class Lexer {
         Fail(begin, two('|') ? "unexpected '||' (use or, or concat() to join strings)"
                              : "unexpected '|' (use or)");
         return false;
-      case '^': Fail(begin, "unexpected '^' (use pow(x, y))"); return false;
-      default: break;
+      case '^':
+        Fail(begin, "unexpected '^' (use pow(x, y))");
+        return false;
+      default:
+        break;
     }
     // Quote a whole UTF-8 sequence, not a stray byte of it.
     size_t end = pos_ + 1;
@@ -180,11 +194,21 @@ class Lexer {
       const size_t escape = pos_;
       const char next = pos_ + 1 < text_.size() ? text_[pos_ + 1] : '\0';
       switch (next) {
-        case '\'': value += '\''; break;
-        case '"': value += '"'; break;
-        case '\\': value += '\\'; break;
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
+        case '\'':
+          value += '\'';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case '\\':
+          value += '\\';
+          break;
+        case 'n':
+          value += '\n';
+          break;
+        case 't':
+          value += '\t';
+          break;
         default: {
           if (pos_ + 1 >= text_.size()) break;  // a trailing backslash: unterminated below
           size_t end = pos_ + 2;

@@ -8,9 +8,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "operators/expression.h"
+#include "operators/expression_lexer.h"
 #include "runtime/status.h"
 #include "runtime/value.h"
 
@@ -24,12 +26,40 @@ struct Operand {
 
 enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMod, kEq, kNe, kLt, kLe, kGt, kGe, kAnd, kOr };
 
+// make_unique typed as the base pointer, so that it converts to Result<std::unique_ptr<Expr>>.
+template <class Node, class... Args>
+std::unique_ptr<Expr> New(Args&&... args) {
+  return std::make_unique<Node>(std::forward<Args>(args)...);
+}
+
 std::unique_ptr<Expr> MakeLiteral(Value value);
 std::unique_ptr<Expr> MakeColumn(size_t index, ValueType type);
 // Each checks operand types; an error points at `op_column`, the operator's position.
 Result<std::unique_ptr<Expr>> MakeNegate(Operand operand, int op_column);
 Result<std::unique_ptr<Expr>> MakeNot(Operand operand, int op_column);
 Result<std::unique_ptr<Expr>> MakeBinary(BinaryOp op, int op_column, Operand lhs, Operand rhs);
+
+// A node's child, read in place when it is a column or a literal: comparisons, arithmetic and
+// string functions then neither copy strings nor go through a virtual call for them.
+class Input {
+ public:
+  explicit Input(std::unique_ptr<Expr> expr);
+  // The child's value for `row`: a reference into the row, the literal, or `scratch`.
+  const Value& Get(const Row& row, Value& scratch) const {
+    if (column_ != kNotColumn) return column_ < row.size() ? row[column_] : null_;
+    if (literal_ != nullptr) return *literal_;
+    scratch = expr_->Eval(row);
+    return scratch;
+  }
+  const Expr& expr() const { return *expr_; }
+
+ private:
+  static constexpr size_t kNotColumn = static_cast<size_t>(-1);
+  std::unique_ptr<Expr> expr_;
+  size_t column_ = kNotColumn;
+  const Value* literal_ = nullptr;  // points into *expr_
+  Value null_;
+};
 
 // --- Type rules -------------------------------------------------------------------------
 

@@ -34,6 +34,12 @@ struct WindowOperatorSpec {
   std::vector<AggregateDef> aggregates;
   EmitMode emit = EmitMode::kFinal;
   Duration allowed_lateness = 0;
+  // Set when the input never carries retractions (a source, or filters/projections of one).
+  // min/max/first/last then keep one value per window and sessions keep no record log: O(1)
+  // bytes per window instead of O(records). A retraction arriving anyway fails the next
+  // Advance rather than give a wrong result. Leave false behind views that retract (emit =
+  // "updates", allowed_lateness > 0, as-of joins).
+  bool insert_only_input = false;
 };
 
 class WindowOperator final : public Operator {
@@ -45,6 +51,9 @@ class WindowOperator final : public Operator {
   ~WindowOperator() override;
 
   static Schema OutputSchema(const WindowOperatorSpec& spec, const Schema& input_schema);
+  // Checks sizes, hop, gap, lateness, group_by indexes and output column names. The
+  // constructor REQUIRES a spec that passes.
+  static Status Validate(const WindowOperatorSpec& spec, const Schema& input_schema);
 
   void OnChange(int port, const Row& row, Timestamp time, Diff diff) override;
   Status Advance(std::span<const Timestamp> input_watermarks, Timestamp* output_watermark) override;

@@ -35,12 +35,16 @@ Result<Timestamp> NormalizeInt(const Value& raw, TimeUnit unit) {
       if (__builtin_mul_overflow(v, kMillisPerSecond, &out)) return OutOfRange(raw);
       return out;
     }
-    case TimeUnit::kMillis: return v;
+    case TimeUnit::kMillis:
+      return v;
     // Floor, not truncation: -1 us is in the millisecond [-1, 0), like every later window
     // computation that floors.
-    case TimeUnit::kMicros: return FloorDiv(v, 1'000);
-    case TimeUnit::kNanos: return FloorDiv(v, 1'000'000);
-    case TimeUnit::kIso8601: break;
+    case TimeUnit::kMicros:
+      return FloorDiv(v, 1'000);
+    case TimeUnit::kNanos:
+      return FloorDiv(v, 1'000'000);
+    case TimeUnit::kIso8601:
+      break;
   }
   return Status::Invalid("time " + raw.DebugString() + " is a number, expected ISO 8601 text");
 }
@@ -49,11 +53,19 @@ Result<Timestamp> NormalizeFloat(const Value& raw, TimeUnit unit) {
   const double v = raw.AsFloat();
   double ms = 0;
   switch (unit) {
-    case TimeUnit::kSeconds: ms = v * 1e3; break;
-    case TimeUnit::kMillis: ms = v; break;
+    case TimeUnit::kSeconds:
+      ms = v * 1e3;
+      break;
+    case TimeUnit::kMillis:
+      ms = v;
+      break;
     // Division is correctly rounded where multiplying by 1e-3 would not be.
-    case TimeUnit::kMicros: ms = v / 1e3; break;
-    case TimeUnit::kNanos: ms = v / 1e6; break;
+    case TimeUnit::kMicros:
+      ms = v / 1e3;
+      break;
+    case TimeUnit::kNanos:
+      ms = v / 1e6;
+      break;
     case TimeUnit::kIso8601:
       return Status::Invalid("time " + raw.DebugString() + " is a number, expected ISO 8601 text");
   }
@@ -109,9 +121,12 @@ class TimeScanner {
       return true;
     }
     int sign = 0;
-    if (Consume('+')) sign = 1;
-    else if (Consume('-')) sign = -1;
-    else return false;
+    if (Consume('+'))
+      sign = 1;
+    else if (Consume('-'))
+      sign = -1;
+    else
+      return false;
     int hours = 0, minutes = 0;
     if (!ReadNumber(2, 2, &hours)) return false;
     if (Consume(':')) {
@@ -151,8 +166,8 @@ const char* ToTimestamp(const CivilTime& t, Timestamp* out) {
 }
 
 Status InvalidIso(std::string_view text, std::string_view why) {
-  return Status::Invalid("invalid ISO 8601 time \"" + std::string(text) + "\": " +
-                         std::string(why) +
+  return Status::Invalid("invalid ISO 8601 time \"" + std::string(text) +
+                         "\": " + std::string(why) +
                          " (expected e.g. \"2004-03-10T18:00:00.250+01:00\" or \"2004-03-10\")");
 }
 
@@ -165,13 +180,17 @@ Status InvalidFormatted(std::string_view text, std::string_view format, std::str
 
 Result<Timestamp> NormalizeTime(const Value& raw, TimeUnit unit) {
   switch (raw.type()) {
-    case ValueType::kInt: return NormalizeInt(raw, unit);
-    case ValueType::kFloat: return NormalizeFloat(raw, unit);
+    case ValueType::kInt:
+      return NormalizeInt(raw, unit);
+    case ValueType::kFloat:
+      return NormalizeFloat(raw, unit);
     case ValueType::kString:
       if (unit == TimeUnit::kIso8601) return ParseIso8601(raw.AsString());
       return Status::Invalid("time " + raw.DebugString() + " is text, expected a number");
-    case ValueType::kNull: return Status::Invalid("time is missing (null)");
-    case ValueType::kBool: break;
+    case ValueType::kNull:
+      return Status::Invalid("time is missing (null)");
+    case ValueType::kBool:
+      break;
   }
   return Status::Invalid("time " + raw.DebugString() + " is not a number or a text");
 }
@@ -221,16 +240,26 @@ Result<Timestamp> ParseTimeWithFormat(std::string_view text, std::string_view fo
       }
       continue;
     }
-    if (++i == format.size()) return Status::Invalid("time format \"" + std::string(format) +
-                                                     "\" ends with a lone '%'");
+    if (++i == format.size())
+      return Status::Invalid("time format \"" + std::string(format) + "\" ends with a lone '%'");
     bool ok = true;
     const char* what = "";
     switch (format[i]) {
-      case 'Y': ok = in.ReadNumber(4, 4, &t.year), what = "a 4-digit year (%Y)"; break;
-      case 'm': ok = in.ReadNumber(1, 2, &t.month), what = "a month (%m)"; break;
-      case 'd': ok = in.ReadNumber(1, 2, &t.day), what = "a day (%d)"; break;
-      case 'H': ok = in.ReadNumber(1, 2, &t.hour), what = "an hour (%H)"; break;
-      case 'M': ok = in.ReadNumber(1, 2, &t.minute), what = "minutes (%M)"; break;
+      case 'Y':
+        ok = in.ReadNumber(4, 4, &t.year), what = "a 4-digit year (%Y)";
+        break;
+      case 'm':
+        ok = in.ReadNumber(1, 2, &t.month), what = "a month (%m)";
+        break;
+      case 'd':
+        ok = in.ReadNumber(1, 2, &t.day), what = "a day (%d)";
+        break;
+      case 'H':
+        ok = in.ReadNumber(1, 2, &t.hour), what = "an hour (%H)";
+        break;
+      case 'M':
+        ok = in.ReadNumber(1, 2, &t.minute), what = "minutes (%M)";
+        break;
       case 'S':
         ok = in.ReadNumber(1, 2, &t.second), what = "seconds (%S)";
         // Seconds may carry a fraction unless the format spells it out itself ("%S.%f").
@@ -240,9 +269,15 @@ Result<Timestamp> ParseTimeWithFormat(std::string_view text, std::string_view fo
           ok = in.ReadFractionMillis(&t.millis), what = "fraction digits after the seconds";
         }
         break;
-      case 'f': ok = in.ReadFractionMillis(&t.millis), what = "fraction digits (%f)"; break;
-      case 'z': ok = in.ReadZone(&t.offset_millis), what = "a zone (%z: Z, +hh:mm or +hhmm)"; break;
-      case '%': ok = in.Consume('%'), what = "'%'"; break;
+      case 'f':
+        ok = in.ReadFractionMillis(&t.millis), what = "fraction digits (%f)";
+        break;
+      case 'z':
+        ok = in.ReadZone(&t.offset_millis), what = "a zone (%z: Z, +hh:mm or +hhmm)";
+        break;
+      case '%':
+        ok = in.Consume('%'), what = "'%'";
+        break;
       default:
         return Status::Invalid("time format \"" + std::string(format) +
                                "\" uses unsupported directive %" + std::string(1, format[i]) +

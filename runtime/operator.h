@@ -42,6 +42,7 @@ struct OperatorStats {
   uint64_t late_records = 0;   // records dropped as late (SPEC §3)
   uint64_t state_entries = 0;  // windows/keys/rows currently held
   uint64_t rows_written = 0;   // sinks: changes written
+  uint64_t duplicates = 0;     // dedup: records dropped as duplicates
 };
 
 class Operator {

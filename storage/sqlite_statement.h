@@ -20,7 +20,8 @@ namespace runnel {
 // Turns the SQLite result code `rc` of a failed call on `db` into a Status whose message is
 // "<context>: <sqlite message>", where context names the database path and the operation.
 // Disk full is an IoError that says so; a file that is not a database or is damaged is
-// Corruption; busy/locked/permission/I/O failures are IoError; anything else is Runtime.
+// Corruption; busy (another writer), permission and I/O failures are IoError; anything else
+// (SQL errors, constraint violations, misuse) is Runtime.
 Status SqliteError(sqlite3* db, int rc, std::string_view context);
 
 // "<path>: <operation>": the context SqliteError expects.
@@ -50,6 +51,7 @@ class SqliteStatement {
   // outlives the last Step() before ClearBindings() or the next bind of that parameter.
   Status Bind(int index, const Value& value);
   Status BindInt(int index, int64_t value);
+  Status BindText(int index, std::string_view text);
 
   // Runs one step. Returns true when a row is available, false when the statement is done.
   // On error the statement is reset, so it can run again.

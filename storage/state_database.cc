@@ -162,7 +162,7 @@ Result<int> StateDatabase::CheckOwnership() {
         SqliteStatement read,
         SqliteStatement::Prepare(db_, "SELECT value FROM runnel_meta WHERE key = ?1",
                                  SqliteContext(path_, "read the format marker")));
-    RUNNEL_RETURN_IF_ERROR(read.Bind(1, Value::String(std::string(kFormatKey))));
+    RUNNEL_RETURN_IF_ERROR(read.BindText(1, kFormatKey));
     RUNNEL_ASSIGN_OR_RETURN(bool has_row, read.Step());
     if (has_row) marker = read.ColumnText(0);
   }

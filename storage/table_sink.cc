@@ -43,6 +43,17 @@ std::string_view SqlType(ValueType type) {
   return "";
 }
 
+// A view column may itself be called rowid, _rowid_ or oid, which hides that alias of the
+// real row id; returns one that no column shadows, or "" when all three are taken.
+std::string_view RowidAlias(const Schema& schema) {
+  for (std::string_view alias : {"rowid", "_rowid_", "oid"}) {
+    bool shadowed = false;
+    for (const Column& column : schema.columns()) shadowed |= SameIdentifier(column.name, alias);
+    if (!shadowed) return alias;
+  }
+  return "";
+}
+
 std::string RowText(const Row& row) {
   std::string text = "(";
   for (size_t i = 0; i < row.size(); ++i) {
@@ -138,22 +149,7 @@ Status TableSink::Impl::Prepare(const Schema& schema, const std::vector<size_t>&
           handle, "INSERT INTO " + table + " (" + columns + ") VALUES (" + placeholders + ")",
           Context("insert row"), /*persistent=*/true));
 
-  // A view column may itself be called rowid, _rowid_ or oid, which hides that alias of the
-  // real row id; take one that no column shadows.
-  std::string_view rowid;
-  for (std::string_view alias : {"rowid", "_rowid_", "oid"}) {
-    bool shadowed = false;
-    for (const Column& column : schema.columns()) shadowed |= SameIdentifier(column.name, alias);
-    if (!shadowed) {
-      rowid = alias;
-      break;
-    }
-  }
-  if (rowid.empty()) {
-    return Status::Invalid("table sink \"" + table_ +
-                           "\": columns named rowid, _rowid_ and oid together hide SQLite's row "
-                           "id; rename one of them");
-  }
+  const std::string_view rowid = RowidAlias(schema);
   // Deletes exactly one of several equal rows: retracting one copy must leave the others.
   RUNNEL_ASSIGN_OR_RETURN(
       delete_, SqliteStatement::Prepare(handle,
@@ -263,6 +259,11 @@ Result<std::unique_ptr<TableSink>> TableSink::Create(StateDatabase* db, std::str
                                "\" differ only in case, which SQLite does not distinguish");
       }
     }
+  }
+  if (RowidAlias(schema).empty()) {
+    return Status::Invalid("table sink \"" + table +
+                           "\": columns named rowid, _rowid_ and oid together hide SQLite's row "
+                           "id; rename one of them");
   }
   for (size_t key : key_columns) {
     if (key >= schema.size()) {

@@ -1,0 +1,184 @@
+#include "io/file_sink.h"
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace runnel {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "runnel-sink-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string Path(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+Schema TestSchema() {
+  return Schema({{"device", ValueType::kString},
+                 {"ts", ValueType::kInt},
+                 {"temp", ValueType::kFloat},
+                 {"ok", ValueType::kBool}});
+}
+
+// Writes the same changes to a sink of `format`: nulls, empty and awkward strings, floats
+// whose shortest form matters, and a retraction.
+Status WriteChanges(FileSink& sink) {
+  sink.OnChange(0, {Value::String("dev-1"), Value::Int(1000), Value::Float(0.1), Value::Bool(true)},
+                1000, 1);
+  sink.OnChange(0, {Value(), Value::Int(2000), Value::Float(1e21), Value::Bool(false)}, 2000, 1);
+  sink.OnChange(0, {Value::String(""), Value::Int(-3), Value::Float(-0.0), Value()}, -3, 1);
+  sink.OnChange(
+      0, {Value::String("a,\"b\"\nc"), Value::Int(4), Value::Float(2.5), Value::Bool(true)}, 4, 1);
+  sink.OnChange(0, {Value::String("dev-1"), Value::Int(1000), Value::Float(0.1), Value::Bool(true)},
+                1000, -1);
+  const Timestamp in[] = {4000};
+  Timestamp out = kMinTime;
+  Status status = sink.Advance(in, &out);
+  CHECK(out == 4000);
+  return status;
+}
+
+TEST_CASE("a CSV file sink writes the header, the changes and their diffs") {
+  TempDir dir;
+  const std::string path = dir.Path("out/nested/env.csv");
+  Result<std::unique_ptr<FileSink>> sink = FileSink::Create({path, FileFormat::kCsv}, TestSchema());
+  REQUIRE_MESSAGE(sink.ok(), sink.status().message());
+  REQUIRE(WriteChanges(**sink).ok());
+  REQUIRE((*sink)->Close().ok());
+  CHECK(ReadFile(path) ==
+        "device,ts,temp,ok,diff\n"
+        "dev-1,1000,0.1,true,1\n"
+        ",2000,1e+21,false,1\n"
+        "\"\",-3,-0,,1\n"
+        "\"a,\"\"b\"\"\nc\",4,2.5,true,1\n"
+        "dev-1,1000,0.1,true,-1\n");
+  CHECK((*sink)->stats().rows_written == 5);
+}
+
+TEST_CASE("a JSON Lines file sink writes one object per change with its diff") {
+  TempDir dir;
+  const std::string path = dir.Path("env.jsonl");
+  Result<std::unique_ptr<FileSink>> sink =
+      FileSink::Create({path, FileFormat::kJsonl}, TestSchema());
+  REQUIRE(sink.ok());
+  REQUIRE(WriteChanges(**sink).ok());
+  REQUIRE((*sink)->Close().ok());
+  CHECK(ReadFile(path) ==
+        "{\"device\":\"dev-1\",\"ts\":1000,\"temp\":0.1,\"ok\":true,\"diff\":1}\n"
+        "{\"device\":null,\"ts\":2000,\"temp\":1e+21,\"ok\":false,\"diff\":1}\n"
+        "{\"device\":\"\",\"ts\":-3,\"temp\":-0,\"ok\":null,\"diff\":1}\n"
+        "{\"device\":\"a,\\\"b\\\"\\nc\",\"ts\":4,\"temp\":2.5,\"ok\":true,\"diff\":1}\n"
+        "{\"device\":\"dev-1\",\"ts\":1000,\"temp\":0.1,\"ok\":true,\"diff\":-1}\n");
+  CHECK((*sink)->stats().rows_written == 5);
+}
+
+TEST_CASE("column names that need quoting or escaping are written so") {
+  TempDir dir;
+  const Schema schema({{"a b", ValueType::kInt}, {"c,\"d\"", ValueType::kInt}});
+  const std::string csv = dir.Path("q.csv");
+  const std::string jsonl = dir.Path("q.jsonl");
+  auto a = FileSink::Create({csv, FileFormat::kCsv}, schema);
+  auto b = FileSink::Create({jsonl, FileFormat::kJsonl}, schema);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  (*a)->OnChange(0, {Value::Int(1), Value::Int(2)}, 0, 1);
+  (*b)->OnChange(0, {Value::Int(1), Value::Int(2)}, 0, 1);
+  REQUIRE((*a)->Close().ok());
+  REQUIRE((*b)->Close().ok());
+  CHECK(ReadFile(csv) == "a b,\"c,\"\"d\"\"\",diff\n1,2,1\n");
+  CHECK(ReadFile(jsonl) == "{\"a b\":1,\"c,\\\"d\\\"\":2,\"diff\":1}\n");
+}
+
+TEST_CASE("a file sink truncates an existing file and writes a header even with no rows") {
+  TempDir dir;
+  const std::string path = dir.Path("env.csv");
+  std::ofstream(path) << "old content that is longer than the new\n";
+  auto sink = FileSink::Create({path, FileFormat::kCsv}, TestSchema());
+  REQUIRE(sink.ok());
+  REQUIRE((*sink)->Close().ok());
+  CHECK(ReadFile(path) == "device,ts,temp,ok,diff\n");
+  CHECK((*sink)->stats().rows_written == 0);
+}
+
+TEST_CASE("a file sink buffers and writes large outputs completely") {
+  TempDir dir;
+  const std::string path = dir.Path("big.csv");
+  auto sink = FileSink::Create({path, FileFormat::kCsv}, Schema({{"n", ValueType::kInt}}));
+  REQUIRE(sink.ok());
+  std::string expected = "n,diff\n";
+  for (int64_t i = 0; i < 300000; ++i) {
+    (*sink)->OnChange(0, {Value::Int(i)}, i, 1);
+    expected += std::to_string(i) + ",1\n";
+  }
+  REQUIRE((*sink)->Close().ok());
+  CHECK(ReadFile(path) == expected);
+  CHECK((*sink)->stats().rows_written == 300000);
+}
+
+TEST_CASE("a write error is reported from the next Advance and from Close") {
+  if (!fs::exists("/dev/full")) return;
+  auto sink = FileSink::Create({"/dev/full", FileFormat::kCsv}, TestSchema());
+  REQUIRE(sink.ok());
+  Status status = WriteChanges(**sink);
+  CHECK(status.code() == StatusCode::kIoError);
+  CHECK(status.message() == "cannot write '/dev/full': No space left on device");
+  // Later changes are dropped; the first error stays.
+  (*sink)->OnChange(0, {Value(), Value(), Value(), Value()}, 0, 1);
+  Status closed = (*sink)->Close();
+  CHECK(closed.code() == StatusCode::kIoError);
+  CHECK(closed.message() == "cannot write '/dev/full': No space left on device");
+}
+
+TEST_CASE("a file sink that cannot open its file fails to create, naming the file") {
+  TempDir dir;
+  const std::string path = dir.Path("taken");
+  fs::create_directories(path);
+  auto sink = FileSink::Create({path, FileFormat::kCsv}, TestSchema());
+  REQUIRE(!sink.ok());
+  CHECK(sink.status().code() == StatusCode::kIoError);
+  CHECK(sink.status().message() == "cannot open '" + path + "' for writing: Is a directory");
+}
+
+TEST_CASE("the sink's output watermark is its input watermark") {
+  TempDir dir;
+  auto sink = FileSink::Create({dir.Path("w.csv"), FileFormat::kCsv}, TestSchema());
+  REQUIRE(sink.ok());
+  for (Timestamp wm : {kMinTime, Timestamp{5}, kMaxTime}) {
+    const Timestamp in[] = {wm};
+    Timestamp out = 0;
+    REQUIRE((*sink)->Advance(in, &out).ok());
+    CHECK(out == wm);
+  }
+  REQUIRE((*sink)->Close().ok());
+}
+
+}  // namespace
+}  // namespace runnel

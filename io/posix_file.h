@@ -1,0 +1,57 @@
+// POSIX file plumbing for the io module: an owning file descriptor, a ByteStream over a file
+// read in big chunks, and a write loop that reports errno text. Internal to io/.
+// Threading: objects are used by one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "decode/byte_stream.h"
+#include "runtime/status.h"
+
+namespace runnel {
+
+// "No space left on device" for ENOSPC; thread-safe, unlike strerror.
+std::string ErrnoText(int error);
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { Close(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      Close();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  // Closes now; returns 0 or the errno of close(2), which can carry a delayed write error.
+  int Close();
+
+ private:
+  int fd_ = -1;
+};
+
+class FileByteStream final : public ByteStream {
+ public:
+  // IoError naming the path when it cannot be opened.
+  static Result<std::unique_ptr<FileByteStream>> Open(const std::string& path);
+  FileByteStream(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  Result<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  std::string path_;
+  UniqueFd fd_;
+};
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR. Returns 0 or the errno.
+int WriteAll(int fd, std::string_view data);
+
+}  // namespace runnel

@@ -1,0 +1,812 @@
+#include "operators/aggregate_state.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace runnel {
+
+namespace {
+
+__extension__ typedef __int128 Int128;
+
+template <class T>
+T& At(std::byte* state, uint32_t offset) {
+  return *std::launder(reinterpret_cast<T*>(state + offset));
+}
+template <class T>
+const T& At(const std::byte* state, uint32_t offset) {
+  return *std::launder(reinterpret_cast<const T*>(state + offset));
+}
+
+// Calls f(std::type_identity<T>{}) with the C++ type that holds values of `type`.
+template <class F>
+decltype(auto) WithType(ValueType type, F&& f) {
+  switch (type) {
+    case ValueType::kBool:
+      return f(std::type_identity<bool>{});
+    case ValueType::kInt:
+      return f(std::type_identity<int64_t>{});
+    case ValueType::kString:
+      return f(std::type_identity<std::string>{});
+    case ValueType::kFloat:
+    case ValueType::kNull:
+      break;
+  }
+  return f(std::type_identity<double>{});
+}
+
+// REQUIRES: Accepts(type of T, v).
+template <class T>
+decltype(auto) Get(const Value& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v.AsBool();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return v.AsInt();
+  } else if constexpr (std::is_same_v<T, double>) {
+    return v.AsNumber();
+  } else {
+    return static_cast<const std::string&>(v.AsString());
+  }
+}
+
+template <class T>
+Value Make(const T& x) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return Value::Bool(x);
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return Value::Int(x);
+  } else if constexpr (std::is_same_v<T, double>) {
+    return Value::Float(x);
+  } else {
+    return Value::String(x);
+  }
+}
+
+// A value whose runtime type differs from the argument's static type counts as null, except
+// that an int feeds a float argument (the expression module may widen lazily).
+bool Accepts(ValueType type, const Value& v) {
+  const ValueType vt = v.type();
+  if (vt == ValueType::kNull) return false;
+  if (type == ValueType::kNull) return true;  // count(x) over an untyped x
+  return vt == type || (type == ValueType::kFloat && vt == ValueType::kInt);
+}
+
+// Neumaier's compensated sum. Float sums must survive retractions (1e20 + 1 - 1e20 is 1, not 0)
+// and should not depend on arrival order beyond the last bit, or a streaming run and a static
+// run of the same data would print different sums.
+struct CompensatedSum {
+  double sum = 0;
+  double comp = 0;
+
+  void Add(double x) {
+    const double t = sum + x;
+    comp += std::abs(sum) >= std::abs(x) ? (sum - t) + x : (x - t) + sum;
+    sum = t;
+  }
+  // Adds x * d with the product's rounding error, so a diff of 3 equals three diffs of 1.
+  void AddScaled(double x, Diff d) {
+    if (d == 1) return Add(x);
+    if (d == -1) return Add(-x);
+    const double m = static_cast<double>(d);
+    const double p = x * m;
+    Add(p);
+    Add(std::fma(x, m, -p));
+  }
+  void AddAll(const CompensatedSum& other) {
+    Add(other.sum);
+    Add(other.comp);
+  }
+  double value() const { return sum + comp; }
+};
+
+// Integer sums are exact in 128 bits; stored unaligned-safe because the arena aligns to 8.
+struct IntSum {
+  unsigned char bytes[16];
+  Int128 get() const {
+    Int128 v;
+    std::memcpy(&v, bytes, sizeof(v));
+    return v;
+  }
+  void set(Int128 v) { std::memcpy(bytes, &v, sizeof(v)); }
+};
+
+// Sample variance from sums of deviations from a pivot (the first value): removal is a
+// subtraction, and the shift keeps the cancellation small when values sit far from zero.
+struct VarState {
+  double pivot = 0;
+  CompensatedSum s1;  // sum of (x - pivot)
+  CompensatedSum s2;  // sum of (x - pivot)^2
+
+  void Add(double x, Diff d, int64_t old_n, int64_t new_n) {
+    if (old_n <= 0) *this = VarState{x, {}, {}};
+    const double y = x - pivot;
+    s1.AddScaled(y, d);
+    const double sq = y * y;
+    s2.AddScaled(sq, d);
+    s2.AddScaled(std::fma(y, y, -sq), d);
+    if (new_n == 0) *this = VarState{};
+  }
+  void Merge(const VarState& src, int64_t n_dst, int64_t n_src) {
+    if (n_src <= 0) return;
+    if (n_dst <= 0) {
+      *this = src;
+      return;
+    }
+    // Re-expresses src's sums around this pivot.
+    const double delta = src.pivot - pivot;
+    const double src_s1 = src.s1.value();
+    s1.AddAll(src.s1);
+    s1.AddScaled(delta, n_src);
+    s2.AddAll(src.s2);
+    s2.Add(2 * delta * src_s1);
+    s2.AddScaled(delta * delta, n_src);
+  }
+  Value Finalize(int64_t n, bool stddev) const {
+    if (n < 2) return Value::Null();
+    const double dn = static_cast<double>(n);
+    const double a = s1.value();
+    // n*S2 - S1^2 does not depend on the pivot, so for values whose sums are exact (the usual
+    // case for sensor readings with few digits) the result is the same whatever the arrival
+    // order; the single fma keeps one rounding out of the cancellation.
+    const double num = std::fma(-a, a, dn * s2.value());
+    const double var = std::max(0.0, num / (dn * (dn - 1)));
+    return Value::Float(stddev ? std::sqrt(var) : var);
+  }
+};
+
+template <class T>
+struct Compact {
+  T value{};
+};
+
+template <class T>
+struct TimedValue {
+  Timestamp time = 0;
+  uint64_t seq = 0;
+  T value{};
+};
+
+inline bool Earlier(Timestamp t1, uint64_t s1, Timestamp t2, uint64_t s2) {
+  return t1 < t2 || (t1 == t2 && s1 < s2);
+}
+
+// A multiset of values with signed multiplicities: a sorted, consolidated run plus an unsorted
+// tail of recent changes, merged when the tail outgrows the run (amortised O(log n) per change,
+// contiguous memory, no node per value).
+template <class T>
+class ValueBag {
+ public:
+  using Entry = std::pair<T, int64_t>;
+
+  void Add(const T& value, int64_t count) {
+    pending_.emplace_back(value, count);
+    if (pending_.size() >= 16 && pending_.size() >= sorted_.size()) Consolidate();
+  }
+  void AddAll(const ValueBag& other) {
+    for (const Entry& e : other.sorted_) Add(e.first, e.second);
+    for (const Entry& e : other.pending_) Add(e.first, e.second);
+  }
+  // Sorted by value, equal values combined, zero counts dropped. Negative counts only come
+  // from inconsistent input (a retraction of a value never inserted) and are skipped by readers.
+  const std::vector<Entry>& Consolidated() {
+    Consolidate();
+    return sorted_;
+  }
+
+ private:
+  void Consolidate() {
+    if (pending_.empty()) return;
+    const auto less = [](const Entry& a, const Entry& b) { return a.first < b.first; };
+    const size_t mid = sorted_.size();
+    sorted_.insert(sorted_.end(), std::make_move_iterator(pending_.begin()),
+                   std::make_move_iterator(pending_.end()));
+    pending_.clear();
+    std::sort(sorted_.begin() + mid, sorted_.end(), less);
+    std::inplace_merge(sorted_.begin(), sorted_.begin() + mid, sorted_.end(), less);
+    size_t out = 0;
+    for (size_t i = 0; i < sorted_.size(); ++i) {
+      if (out > 0 && !(sorted_[out - 1].first < sorted_[i].first)) {
+        sorted_[out - 1].second += sorted_[i].second;
+      } else {
+        if (out > 0 && sorted_[out - 1].second == 0) --out;
+        if (out != i) sorted_[out] = std::move(sorted_[i]);
+        ++out;
+      }
+    }
+    if (out > 0 && sorted_[out - 1].second == 0) --out;
+    sorted_.resize(out);
+    if (sorted_.capacity() > 4 * sorted_.size() + 16) sorted_.shrink_to_fit();
+  }
+
+  std::vector<Entry> sorted_;
+  std::vector<Entry> pending_;
+};
+
+// Values with their event time and arrival number, for retractable first/last.
+template <class T>
+class TimedBag {
+ public:
+  struct Entry {
+    Timestamp time;
+    uint64_t seq;
+    T value;
+    int64_t count;
+  };
+
+  void Insert(Timestamp time, uint64_t seq, const T& value, int64_t count) {
+    pending_.push_back(Entry{time, seq, value, count});
+    if (pending_.size() >= 16 && pending_.size() >= sorted_.size()) Consolidate();
+  }
+  // Cancels `count` earlier insertions of `value` at `time`, latest arrival first, so that an
+  // upstream that retracts what it just emitted undoes exactly that. Unmatched retractions
+  // (inconsistent input) are ignored.
+  void Retract(Timestamp time, const T& value, int64_t count) {
+    Consolidate();
+    auto lo = std::lower_bound(sorted_.begin(), sorted_.end(), time,
+                               [](const Entry& e, Timestamp t) { return e.time < t; });
+    auto hi = std::upper_bound(lo, sorted_.end(), time,
+                               [](Timestamp t, const Entry& e) { return t < e.time; });
+    for (auto it = hi; it != lo && count > 0;) {
+      --it;
+      if (it->count <= 0 || !(it->value == value)) continue;
+      const int64_t take = std::min(count, it->count);
+      it->count -= take;
+      count -= take;
+    }
+    sorted_.erase(std::remove_if(lo, hi, [](const Entry& e) { return e.count == 0; }), hi);
+  }
+  void AddAll(const TimedBag& other) {
+    for (const Entry& e : other.sorted_) Insert(e.time, e.seq, e.value, e.count);
+    for (const Entry& e : other.pending_) Insert(e.time, e.seq, e.value, e.count);
+  }
+  const Entry* First() {
+    Consolidate();
+    for (const Entry& e : sorted_) {
+      if (e.count > 0) return &e;
+    }
+    return nullptr;
+  }
+  const Entry* Last() {
+    Consolidate();
+    for (auto it = sorted_.rbegin(); it != sorted_.rend(); ++it) {
+      if (it->count > 0) return &*it;
+    }
+    return nullptr;
+  }
+
+ private:
+  void Consolidate() {
+    if (pending_.empty()) return;
+    const auto less = [](const Entry& a, const Entry& b) {
+      return Earlier(a.time, a.seq, b.time, b.seq);
+    };
+    const size_t mid = sorted_.size();
+    sorted_.insert(sorted_.end(), std::make_move_iterator(pending_.begin()),
+                   std::make_move_iterator(pending_.end()));
+    pending_.clear();
+    std::sort(sorted_.begin() + mid, sorted_.end(), less);
+    std::inplace_merge(sorted_.begin(), sorted_.begin() + mid, sorted_.end(), less);
+  }
+
+  std::vector<Entry> sorted_;
+  std::vector<Entry> pending_;
+};
+
+template <class T>
+using BagPtr = std::unique_ptr<ValueBag<T>>;
+template <class T>
+using TimedBagPtr = std::unique_ptr<TimedBag<T>>;
+
+template <class T>
+Value BagMin(ValueBag<T>* bag) {
+  if (bag == nullptr) return Value::Null();
+  for (const auto& e : bag->Consolidated()) {
+    if (e.second > 0) return Make<T>(e.first);
+  }
+  return Value::Null();
+}
+
+template <class T>
+Value BagMax(ValueBag<T>* bag) {
+  if (bag == nullptr) return Value::Null();
+  const auto& entries = bag->Consolidated();
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (it->second > 0) return Make<T>(it->first);
+  }
+  return Value::Null();
+}
+
+template <class T>
+Value BagMedian(ValueBag<T>* bag) {
+  if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, double>) {
+    if (bag == nullptr) return Value::Null();
+    const auto& entries = bag->Consolidated();
+    int64_t total = 0;
+    for (const auto& e : entries) total += std::max<int64_t>(e.second, 0);
+    if (total <= 0) return Value::Null();
+    // The values at 0-based positions (total-1)/2 and total/2.
+    const int64_t lo_pos = (total - 1) / 2, hi_pos = total / 2;
+    const T* lo = nullptr;
+    const T* hi = nullptr;
+    int64_t seen = 0;
+    for (const auto& e : entries) {
+      if (e.second <= 0) continue;
+      seen += e.second;
+      if (lo == nullptr && seen > lo_pos) lo = &e.first;
+      if (seen > hi_pos) {
+        hi = &e.first;
+        break;
+      }
+    }
+    if (lo_pos == hi_pos) return Value::Float(static_cast<double>(*lo));
+    if constexpr (std::is_same_v<T, int64_t>) {
+      // Exact integer sum, one rounding: matches Python's (a + b) / 2 on ints.
+      return Value::Float(static_cast<double>(static_cast<Int128>(*lo) + *hi) / 2);
+    } else {
+      return Value::Float((*lo + *hi) / 2);
+    }
+  } else {
+    return Value::Null();  // MakeAggregate only allows numeric medians
+  }
+}
+
+uint32_t Align8(size_t n) { return static_cast<uint32_t>((n + 7) / 8 * 8); }
+
+size_t CompactSize(ValueType type) {
+  return WithType(type, []<class T>(std::type_identity<T>) { return sizeof(Compact<T>); });
+}
+size_t TimedSize(ValueType type) {
+  return WithType(type, []<class T>(std::type_identity<T>) { return sizeof(TimedValue<T>); });
+}
+
+bool IsMinMax(AggregateKind k) { return k == AggregateKind::kMin || k == AggregateKind::kMax; }
+bool IsFirstLast(AggregateKind k) {
+  return k == AggregateKind::kFirst || k == AggregateKind::kLast;
+}
+
+}  // namespace
+
+AggregateStates::AggregateStates(const std::vector<AggregateDef>& aggregates, Mode mode) {
+  // Group the aggregates by argument: a bare column is one group whatever the number of
+  // aggregates over it; any other expression is its own group.
+  std::vector<std::vector<size_t>> members;
+  for (size_t i = 0; i < aggregates.size(); ++i) {
+    const AggregateDef& def = aggregates[i];
+    if (def.kind == AggregateKind::kCount || def.argument == nullptr) {
+      count_outputs_.push_back(i);
+      continue;
+    }
+    const std::optional<size_t> column = def.argument->column_index();
+    size_t g = groups_.size();
+    if (column.has_value()) {
+      for (size_t j = 0; j < groups_.size(); ++j) {
+        if (groups_[j].column == column && groups_[j].type == def.argument->type()) g = j;
+      }
+    }
+    if (g == groups_.size()) {
+      ArgumentGroup group;
+      group.expr = def.argument.get();
+      group.column = column;
+      group.type = def.argument->type();
+      groups_.push_back(group);
+      members.emplace_back();
+    }
+    members[g].push_back(i);
+  }
+
+  // The record count, then one non-null count per argument, then 8-aligned states.
+  uint32_t offset = sizeof(int32_t);
+  for (ArgumentGroup& group : groups_) {
+    group.nonnull_offset = offset;
+    offset += sizeof(int32_t);
+  }
+  offset = Align8(offset);
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    ArgumentGroup& group = groups_[g];
+    bool needs_bag = false, needs_timed = false;
+    for (size_t i : members[g]) {
+      const AggregateKind kind = aggregates[i].kind;
+      if (kind == AggregateKind::kMedian) needs_bag = true;
+      if (mode == Mode::kRetractable && IsMinMax(kind)) needs_bag = true;
+      if (mode == Mode::kRetractable && IsFirstLast(kind)) needs_timed = true;
+    }
+    if (needs_bag) {
+      group.bag_offset = offset;
+      offset += sizeof(BagPtr<double>);
+    }
+    if (needs_timed) {
+      group.timed_offset = offset;
+      offset += sizeof(TimedBagPtr<double>);
+    }
+    group.first_op = static_cast<uint32_t>(ops_.size());
+    for (size_t i : members[g]) {
+      const AggregateDef& def = aggregates[i];
+      Op op{def.kind, group.type, false, static_cast<uint32_t>(g), offset, i};
+      size_t size = 0;
+      switch (def.kind) {
+        case AggregateKind::kSum:
+        case AggregateKind::kAvg:
+          size = group.type == ValueType::kInt ? sizeof(IntSum) : sizeof(CompensatedSum);
+          break;
+        case AggregateKind::kMin:
+        case AggregateKind::kMax:
+          op.compact = mode == Mode::kInsertOnly;
+          if (op.compact) size = CompactSize(group.type);
+          break;
+        case AggregateKind::kFirst:
+        case AggregateKind::kLast:
+          op.compact = mode == Mode::kInsertOnly;
+          if (op.compact) size = TimedSize(group.type);
+          break;
+        case AggregateKind::kVar:
+        case AggregateKind::kStddev:
+          size = sizeof(VarState);
+          break;
+        case AggregateKind::kCount:
+        case AggregateKind::kCountNonNull:
+        case AggregateKind::kMedian:
+          break;
+      }
+      if (op.compact) can_retract_ = false;
+      offset += Align8(size);
+      ops_.push_back(op);
+    }
+    group.end_op = static_cast<uint32_t>(ops_.size());
+  }
+  state_size_ = offset;
+}
+
+AggregateStates::~AggregateStates() = default;
+
+void AggregateStates::EvaluateArguments(const Row& row, Value* scratch, const Value** args) const {
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const ArgumentGroup& group = groups_[g];
+    if (group.column.has_value() && *group.column < row.size()) {
+      args[g] = &row[*group.column];
+    } else {
+      scratch[g] = group.expr->Eval(row);
+      args[g] = &scratch[g];
+    }
+  }
+}
+
+int64_t AggregateStates::GetCount(const std::byte* state, uint32_t offset) const {
+  const int32_t c = At<int32_t>(state, offset);
+  return c != kSpilled ? c : spilled_.at(state + offset);
+}
+
+int64_t AggregateStates::AddCount(std::byte* state, uint32_t offset, int64_t diff) const {
+  int32_t& c = At<int32_t>(state, offset);
+  int32_t sum;
+  if (c != kSpilled && !__builtin_add_overflow(c, diff, &sum) && sum != kSpilled) {
+    c = sum;
+    return sum;
+  }
+  if (c != kSpilled) {
+    spilled_[state + offset] = c;
+    c = kSpilled;
+  }
+  return spilled_[state + offset] += diff;
+}
+
+void AggregateStates::DropSpilled(const std::byte* state, uint32_t offset) const {
+  if (At<int32_t>(state, offset) == kSpilled) spilled_.erase(state + offset);
+}
+
+void AggregateStates::Initialize(std::byte* state) const {
+  new (state) int32_t(0);
+  for (const ArgumentGroup& group : groups_) {
+    new (state + group.nonnull_offset) int32_t(0);
+    if (group.bag_offset != 0) {
+      WithType(group.type, [&]<class T>(std::type_identity<T>) {
+        new (state + group.bag_offset) BagPtr<T>();
+      });
+    }
+    if (group.timed_offset != 0) {
+      WithType(group.type, [&]<class T>(std::type_identity<T>) {
+        new (state + group.timed_offset) TimedBagPtr<T>();
+      });
+    }
+  }
+  for (const Op& op : ops_) {
+    std::byte* p = state + op.offset;
+    switch (op.kind) {
+      case AggregateKind::kSum:
+      case AggregateKind::kAvg:
+        if (op.type == ValueType::kInt) {
+          new (p) IntSum();
+        } else {
+          new (p) CompensatedSum();
+        }
+        break;
+      case AggregateKind::kMin:
+      case AggregateKind::kMax:
+        if (op.compact) {
+          WithType(op.type, [&]<class T>(std::type_identity<T>) { new (p) Compact<T>(); });
+        }
+        break;
+      case AggregateKind::kFirst:
+      case AggregateKind::kLast:
+        if (op.compact) {
+          WithType(op.type, [&]<class T>(std::type_identity<T>) { new (p) TimedValue<T>(); });
+        }
+        break;
+      case AggregateKind::kVar:
+      case AggregateKind::kStddev:
+        new (p) VarState();
+        break;
+      case AggregateKind::kCount:
+      case AggregateKind::kCountNonNull:
+      case AggregateKind::kMedian:
+        break;
+    }
+  }
+}
+
+void AggregateStates::Destroy(std::byte* state) const {
+  DropSpilled(state, 0);
+  for (const ArgumentGroup& group : groups_) {
+    DropSpilled(state, group.nonnull_offset);
+    if (group.bag_offset != 0) {
+      WithType(group.type, [&]<class T>(std::type_identity<T>) {
+        At<BagPtr<T>>(state, group.bag_offset).~BagPtr<T>();
+      });
+    }
+    if (group.timed_offset != 0) {
+      WithType(group.type, [&]<class T>(std::type_identity<T>) {
+        At<TimedBagPtr<T>>(state, group.timed_offset).~TimedBagPtr<T>();
+      });
+    }
+  }
+  // Only string values own memory among the fixed-size states.
+  for (const Op& op : ops_) {
+    if (!op.compact || op.type != ValueType::kString) continue;
+    if (IsMinMax(op.kind)) {
+      At<Compact<std::string>>(state, op.offset).~Compact<std::string>();
+    } else {
+      At<TimedValue<std::string>>(state, op.offset).~TimedValue<std::string>();
+    }
+  }
+}
+
+void AggregateStates::Update(std::byte* state, const Value* const* args, Timestamp time,
+                             uint64_t seq, Diff diff) const {
+  assert(diff != 0 && (diff > 0 || can_retract_));
+  AddCount(state, 0, diff);
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const ArgumentGroup& group = groups_[g];
+    if (Accepts(group.type, *args[g])) UpdateGroup(state, group, *args[g], time, seq, diff);
+  }
+}
+
+void AggregateStates::UpdateGroup(std::byte* state, const ArgumentGroup& group, const Value& v,
+                                  Timestamp time, uint64_t seq, Diff diff) const {
+  const int64_t new_n = AddCount(state, group.nonnull_offset, diff);
+  const int64_t old_n = new_n - diff;
+  if (group.bag_offset != 0) {
+    WithType(group.type, [&]<class T>(std::type_identity<T>) {
+      BagPtr<T>& bag = At<BagPtr<T>>(state, group.bag_offset);
+      if (bag == nullptr) bag = std::make_unique<ValueBag<T>>();
+      bag->Add(Get<T>(v), diff);
+    });
+  }
+  if (group.timed_offset != 0) {
+    WithType(group.type, [&]<class T>(std::type_identity<T>) {
+      TimedBagPtr<T>& bag = At<TimedBagPtr<T>>(state, group.timed_offset);
+      if (bag == nullptr) bag = std::make_unique<TimedBag<T>>();
+      if (diff > 0) {
+        bag->Insert(time, seq, Get<T>(v), diff);
+      } else {
+        bag->Retract(time, Get<T>(v), -diff);
+      }
+    });
+  }
+  for (uint32_t i = group.first_op; i < group.end_op; ++i) {
+    const Op& op = ops_[i];
+    std::byte* p = state + op.offset;
+    switch (op.kind) {
+      case AggregateKind::kSum:
+      case AggregateKind::kAvg:
+        if (op.type == ValueType::kInt) {
+          IntSum& s = *std::launder(reinterpret_cast<IntSum*>(p));
+          s.set(s.get() + static_cast<Int128>(v.AsInt()) * diff);
+        } else {
+          CompensatedSum& s = *std::launder(reinterpret_cast<CompensatedSum*>(p));
+          s.AddScaled(v.AsNumber(), diff);
+          if (new_n == 0) s = CompensatedSum{};  // no rounding residue in an emptied window
+        }
+        break;
+      case AggregateKind::kMin:
+      case AggregateKind::kMax:
+        if (op.compact) {
+          const bool is_min = op.kind == AggregateKind::kMin;
+          WithType(op.type, [&]<class T>(std::type_identity<T>) {
+            T& cur = At<Compact<T>>(p, 0).value;
+            const auto& x = Get<T>(v);
+            if (old_n <= 0 || (is_min ? x < cur : cur < x)) cur = x;
+          });
+        }
+        break;
+      case AggregateKind::kFirst:
+      case AggregateKind::kLast:
+        if (op.compact) {
+          const bool is_first = op.kind == AggregateKind::kFirst;
+          WithType(op.type, [&]<class T>(std::type_identity<T>) {
+            TimedValue<T>& cur = At<TimedValue<T>>(p, 0);
+            const bool replace = old_n <= 0 || (is_first ? Earlier(time, seq, cur.time, cur.seq)
+                                                         : Earlier(cur.time, cur.seq, time, seq));
+            if (replace) {
+              cur.time = time;
+              cur.seq = seq;
+              cur.value = Get<T>(v);
+            }
+          });
+        }
+        break;
+      case AggregateKind::kVar:
+      case AggregateKind::kStddev:
+        At<VarState>(p, 0).Add(v.AsNumber(), diff, old_n, new_n);
+        break;
+      case AggregateKind::kCount:
+      case AggregateKind::kCountNonNull:
+      case AggregateKind::kMedian:
+        break;
+    }
+  }
+}
+
+void AggregateStates::Merge(std::byte* dst, const std::byte* src) const {
+  AddCount(dst, 0, GetCount(src, 0));
+  for (const ArgumentGroup& group : groups_) {
+    const int64_t n_dst = GetCount(dst, group.nonnull_offset);
+    const int64_t n_src = GetCount(src, group.nonnull_offset);
+    if (group.bag_offset != 0) {
+      WithType(group.type, [&]<class T>(std::type_identity<T>) {
+        const BagPtr<T>& from = At<BagPtr<T>>(src, group.bag_offset);
+        if (from == nullptr) return;
+        BagPtr<T>& to = At<BagPtr<T>>(dst, group.bag_offset);
+        if (to == nullptr) to = std::make_unique<ValueBag<T>>();
+        to->AddAll(*from);
+      });
+    }
+    if (group.timed_offset != 0) {
+      WithType(group.type, [&]<class T>(std::type_identity<T>) {
+        const TimedBagPtr<T>& from = At<TimedBagPtr<T>>(src, group.timed_offset);
+        if (from == nullptr) return;
+        TimedBagPtr<T>& to = At<TimedBagPtr<T>>(dst, group.timed_offset);
+        if (to == nullptr) to = std::make_unique<TimedBag<T>>();
+        to->AddAll(*from);
+      });
+    }
+    for (uint32_t i = group.first_op; i < group.end_op; ++i) {
+      const Op& op = ops_[i];
+      std::byte* p = dst + op.offset;
+      const std::byte* q = src + op.offset;
+      switch (op.kind) {
+        case AggregateKind::kSum:
+        case AggregateKind::kAvg:
+          if (op.type == ValueType::kInt) {
+            IntSum& s = At<IntSum>(p, 0);
+            s.set(s.get() + At<IntSum>(q, 0).get());
+          } else {
+            At<CompensatedSum>(p, 0).AddAll(At<CompensatedSum>(q, 0));
+          }
+          break;
+        case AggregateKind::kMin:
+        case AggregateKind::kMax:
+          if (op.compact && n_src > 0) {
+            const bool is_min = op.kind == AggregateKind::kMin;
+            WithType(op.type, [&]<class T>(std::type_identity<T>) {
+              T& cur = At<Compact<T>>(p, 0).value;
+              const T& x = At<Compact<T>>(q, 0).value;
+              if (n_dst <= 0 || (is_min ? x < cur : cur < x)) cur = x;
+            });
+          }
+          break;
+        case AggregateKind::kFirst:
+        case AggregateKind::kLast:
+          if (op.compact && n_src > 0) {
+            const bool is_first = op.kind == AggregateKind::kFirst;
+            WithType(op.type, [&]<class T>(std::type_identity<T>) {
+              TimedValue<T>& cur = At<TimedValue<T>>(p, 0);
+              const TimedValue<T>& x = At<TimedValue<T>>(q, 0);
+              const bool replace =
+                  n_dst <= 0 || (is_first ? Earlier(x.time, x.seq, cur.time, cur.seq)
+                                          : Earlier(cur.time, cur.seq, x.time, x.seq));
+              if (replace) cur = x;
+            });
+          }
+          break;
+        case AggregateKind::kVar:
+        case AggregateKind::kStddev:
+          At<VarState>(p, 0).Merge(At<VarState>(q, 0), n_dst, n_src);
+          break;
+        case AggregateKind::kCount:
+        case AggregateKind::kCountNonNull:
+        case AggregateKind::kMedian:
+          break;
+      }
+    }
+    AddCount(dst, group.nonnull_offset, n_src);
+  }
+}
+
+void AggregateStates::Finalize(std::byte* state, Value* out) const {
+  for (size_t i : count_outputs_) out[i] = Value::Int(GetCount(state, 0));
+  for (const Op& op : ops_) {
+    const ArgumentGroup& group = groups_[op.group];
+    const int64_t n = GetCount(state, group.nonnull_offset);
+    const std::byte* p = state + op.offset;
+    Value& result = out[op.output];
+    switch (op.kind) {
+      case AggregateKind::kCount:
+      case AggregateKind::kCountNonNull:
+        result = Value::Int(std::max<int64_t>(n, 0));
+        break;
+      case AggregateKind::kSum:
+        if (n <= 0) {
+          result = Value::Null();
+        } else if (op.type == ValueType::kInt) {
+          // An int64 overflow has no right int answer: null rather than a wrapped number.
+          const Int128 s = At<IntSum>(p, 0).get();
+          const bool fits = s >= std::numeric_limits<int64_t>::min() &&
+                            s <= std::numeric_limits<int64_t>::max();
+          result = fits ? Value::Int(static_cast<int64_t>(s)) : Value::Null();
+        } else {
+          result = Value::Float(At<CompensatedSum>(p, 0).value());
+        }
+        break;
+      case AggregateKind::kAvg:
+        if (n <= 0) {
+          result = Value::Null();
+        } else if (op.type == ValueType::kInt) {
+          const long double s = static_cast<long double>(At<IntSum>(p, 0).get());
+          result = Value::Float(static_cast<double>(s / n));
+        } else {
+          result = Value::Float(At<CompensatedSum>(p, 0).value() / static_cast<double>(n));
+        }
+        break;
+      case AggregateKind::kMin:
+      case AggregateKind::kMax: {
+        const bool is_min = op.kind == AggregateKind::kMin;
+        result = WithType(op.type, [&]<class T>(std::type_identity<T>) -> Value {
+          if (op.compact) return n > 0 ? Make<T>(At<Compact<T>>(p, 0).value) : Value::Null();
+          ValueBag<T>* bag = At<BagPtr<T>>(state, group.bag_offset).get();
+          return is_min ? BagMin<T>(bag) : BagMax<T>(bag);
+        });
+        break;
+      }
+      case AggregateKind::kFirst:
+      case AggregateKind::kLast: {
+        const bool is_first = op.kind == AggregateKind::kFirst;
+        result = WithType(op.type, [&]<class T>(std::type_identity<T>) -> Value {
+          if (op.compact) return n > 0 ? Make<T>(At<TimedValue<T>>(p, 0).value) : Value::Null();
+          TimedBag<T>* bag = At<TimedBagPtr<T>>(state, group.timed_offset).get();
+          if (bag == nullptr) return Value::Null();
+          const auto* e = is_first ? bag->First() : bag->Last();
+          return e != nullptr ? Make<T>(e->value) : Value::Null();
+        });
+        break;
+      }
+      case AggregateKind::kVar:
+      case AggregateKind::kStddev:
+        result = At<VarState>(p, 0).Finalize(n, op.kind == AggregateKind::kStddev);
+        break;
+      case AggregateKind::kMedian:
+        result = WithType(op.type, [&]<class T>(std::type_identity<T>) -> Value {
+          return BagMedian<T>(At<BagPtr<T>>(state, group.bag_offset).get());
+        });
+        break;
+    }
+  }
+}
+
+}  // namespace runnel

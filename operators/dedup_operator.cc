@@ -1,0 +1,482 @@
+#include "operators/dedup_operator.h"
+
+#include <algorithm>
+#include <cassert>
+#include <functional>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace runnel {
+namespace {
+
+constexpr size_t kNone = static_cast<size_t>(-1);
+
+// True when no change at a time <= t can still arrive (the watermark itself is still open).
+bool Passed(Timestamp watermark, Timestamp t) { return watermark == kMaxTime || watermark > t; }
+
+// later - earlier, saturating instead of overflowing for absurd times.
+Timestamp Distance(Timestamp later, Timestamp earlier) {
+  Timestamp d;
+  if (__builtin_sub_overflow(later, earlier, &d)) return kMaxTime;
+  return d;
+}
+
+size_t HashValue(size_t h, const Value& v) { return (h ^ v.Hash()) * 0x100000001b3ULL; }
+constexpr size_t kHashSeed = 0xcbf29ce484222325ULL;
+
+// The `by` values of a record, looked up without copying them out of the row.
+struct KeyView {
+  const Row* row;
+  const std::vector<size_t>* columns;
+};
+
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(const Row& key) const {
+    size_t h = kHashSeed;
+    for (const Value& v : key) h = HashValue(h, v);
+    return h;
+  }
+  size_t operator()(const KeyView& view) const {
+    size_t h = kHashSeed;
+    for (size_t c : *view.columns) h = HashValue(h, (*view.row)[c]);
+    return h;
+  }
+};
+
+struct KeyEq {
+  using is_transparent = void;
+  bool operator()(const Row& a, const Row& b) const { return a == b; }
+  bool operator()(const KeyView& v, const Row& key) const {
+    for (size_t i = 0; i < key.size(); ++i) {
+      if (!((*v.row)[(*v.columns)[i]] == key[i])) return false;
+    }
+    return true;
+  }
+  bool operator()(const Row& key, const KeyView& v) const { return (*this)(v, key); }
+};
+
+// One Advance's output. Changes stream straight through when the step cannot cancel anything
+// (it emits no retraction), which keeps a static run free of copies; otherwise they are
+// buffered and the step's net changes (equal rows at equal times summed, zeros dropped) are
+// emitted in first-appearance order.
+class StepOutput {
+ public:
+  explicit StepOutput(Output* out) : out_(out) {}
+
+  void Begin(bool consolidate) { consolidate_ = consolidate; }
+
+  void Add(const Row& row, Timestamp time, Diff diff) {
+    if (diff == 0) return;
+    if (consolidate_) {
+      changes_.push_back({row, time, diff});
+    } else {
+      out_->Emit(row, time, diff);
+    }
+  }
+
+  void Finish() {
+    if (changes_.empty()) return;
+    const auto hash = [this](size_t i) {
+      size_t h = kHashSeed ^ std::hash<Timestamp>()(changes_[i].time);
+      for (const Value& v : changes_[i].row) h = HashValue(h, v);
+      return h;
+    };
+    const auto equal = [this](size_t a, size_t b) {
+      return changes_[a].time == changes_[b].time && changes_[a].row == changes_[b].row;
+    };
+    std::unordered_set<size_t, decltype(hash), decltype(equal)> first(changes_.size(), hash, equal);
+    for (size_t i = 0; i < changes_.size(); ++i) {
+      auto [it, inserted] = first.insert(i);
+      if (inserted) continue;
+      changes_[*it].diff += changes_[i].diff;
+      changes_[i].diff = 0;
+    }
+    for (const Change& c : changes_) {
+      if (c.diff != 0) out_->Emit(c.row, c.time, c.diff);
+    }
+    changes_.clear();
+  }
+
+ private:
+  struct Change {
+    Row row;
+    Timestamp time;
+    Diff diff;
+  };
+  Output* out_;
+  bool consolidate_ = false;
+  std::vector<Change> changes_;
+};
+
+bool ByTime(const auto& a, const auto& b) { return a.time < b.time; }
+bool ByTimeSeq(const auto& a, const auto& b) {
+  return a.time != b.time ? a.time < b.time : a.seq < b.seq;
+}
+
+using TimeHeap = std::priority_queue<std::pair<Timestamp, uint32_t>,
+                                     std::vector<std::pair<Timestamp, uint32_t>>, std::greater<>>;
+
+}  // namespace
+
+class DedupOperator::Impl {
+ public:
+  Impl(DedupOperatorSpec spec, Output* results, Output* late)
+      : spec_(std::move(spec)),
+        updates_(spec_.emit == EmitMode::kUpdates),
+        late_(late),
+        step_(results) {}
+
+  void OnChange(const Row& row, Timestamp time, Diff diff);
+  Status Advance(std::span<const Timestamp> input_watermarks, Timestamp* output_watermark);
+  OperatorStats stats() const;
+
+ private:
+  struct Record {
+    Timestamp time;
+    uint64_t seq;  // arrival order: breaks ties between equal times
+    Row row;
+    bool kept = false;     // current status
+    bool emitted = false;  // whether the output holds this record
+  };
+
+  struct PendingChange {
+    Timestamp time;
+    uint64_t seq;
+    Diff diff;
+    Row row;
+  };
+
+  struct KeyState {
+    Row key;
+    bool live = false;
+    bool dirty = false;
+    std::vector<Record> records;  // sorted by (time, seq), one per unit of multiplicity
+    std::vector<PendingChange> pending;
+    std::vector<Record> waiting;  // retractions that came before their insertion
+    std::vector<Record> removed;  // emitted records retracted in this step
+    std::optional<Timestamp> queued_due, queued_eviction;
+  };
+
+  uint32_t KeyFor(const Row& row);
+  bool Apply(KeyState& k);
+  void Remove(KeyState& k, PendingChange& change);
+  void Settle(uint32_t id);
+  void Evict(uint32_t id);
+  void MaybeForget(uint32_t id);
+
+  const DedupOperatorSpec spec_;
+  const bool updates_;
+  Output* late_;
+  StepOutput step_;
+
+  std::unordered_map<Row, uint32_t, KeyHash, KeyEq> key_ids_;
+  std::vector<KeyState> keys_;
+  std::vector<uint32_t> free_ids_;
+  std::vector<uint32_t> dirty_;
+  TimeHeap due_heap_;       // final mode: keys by their earliest kept record not yet emitted
+  TimeHeap eviction_heap_;  // keys by the horizon at which records can be forgotten
+
+  uint64_t seq_ = 0;
+  Timestamp watermark_ = kMinTime;
+  Timestamp horizon_ = kMinTime;  // watermark - allowed_lateness: records below are late
+  uint64_t late_records_ = 0;
+  uint64_t duplicates_ = 0;
+};
+
+uint32_t DedupOperator::Impl::KeyFor(const Row& row) {
+  auto it = key_ids_.find(KeyView{&row, &spec_.by});
+  if (it != key_ids_.end()) return it->second;
+  Row key;
+  key.reserve(spec_.by.size());
+  for (size_t c : spec_.by) key.push_back(row[c]);
+  uint32_t id;
+  if (!free_ids_.empty()) {
+    id = free_ids_.back();
+    free_ids_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(keys_.size());
+    keys_.emplace_back();
+  }
+  KeyState& k = keys_[id];
+  k.live = true;
+  k.key = key;
+  key_ids_.emplace(std::move(key), id);
+  return id;
+}
+
+void DedupOperator::Impl::OnChange(const Row& row, Timestamp time, Diff diff) {
+  if (diff == 0) return;
+  if (time < horizon_) {
+    ++late_records_;
+    late_->Emit(row, time, diff);
+    return;
+  }
+  const uint32_t id = KeyFor(row);
+  KeyState& k = keys_[id];
+  k.pending.push_back({time, seq_, diff, row});
+  seq_ += static_cast<uint64_t>(diff > 0 ? diff : 1);
+  if (!k.dirty) {
+    k.dirty = true;
+    dirty_.push_back(id);
+  }
+}
+
+void DedupOperator::Impl::Remove(KeyState& k, PendingChange& change) {
+  std::vector<Record>& rs = k.records;
+  const Timestamp time = change.time;
+  const auto first =
+      std::partition_point(rs.begin(), rs.end(), [time](const Record& r) { return r.time < time; });
+  const auto last =
+      std::partition_point(first, rs.end(), [time](const Record& r) { return r.time <= time; });
+  // The most recent identical record: a retraction undoes the latest matching insertion.
+  for (auto it = last; it != first;) {
+    --it;
+    if (!(it->row == change.row)) continue;
+    if (it->emitted) k.removed.push_back(std::move(*it));
+    rs.erase(it);
+    return;
+  }
+  k.waiting.push_back({change.time, change.seq, change.row});
+}
+
+// Applies a key's pending changes and recomputes the statuses they can affect. Returns
+// whether the step's output may contain retractions.
+bool DedupOperator::Impl::Apply(KeyState& k) {
+  std::vector<PendingChange>& pending = k.pending;
+  const auto less = [](const PendingChange& a, const PendingChange& b) { return ByTime(a, b); };
+  if (!std::is_sorted(pending.begin(), pending.end(), less)) {
+    std::stable_sort(pending.begin(), pending.end(), less);
+  }
+  const Timestamp lowest = pending.front().time;
+  const Timestamp highest = pending.back().time;
+
+  // Insertions first, so that a retraction cancels an insertion of the same step whichever
+  // came first.
+  std::vector<Record> added;
+  for (PendingChange& c : pending) {
+    for (Diff n = 0; n < c.diff; ++n) {
+      const auto waiting = std::find_if(k.waiting.begin(), k.waiting.end(), [&](const Record& w) {
+        return w.time == c.time && w.row == c.row;
+      });
+      if (waiting != k.waiting.end()) {
+        k.waiting.erase(waiting);
+        continue;
+      }
+      const uint64_t seq = c.seq + static_cast<uint64_t>(n);
+      added.push_back({c.time, seq, n + 1 == c.diff ? std::move(c.row) : c.row});
+    }
+  }
+  std::vector<Record>& rs = k.records;
+  if (!added.empty()) {
+    const size_t middle = rs.size();
+    const bool in_order = rs.empty() || !ByTimeSeq(added.front(), rs.back());
+    rs.insert(rs.end(), std::make_move_iterator(added.begin()),
+              std::make_move_iterator(added.end()));
+    if (!in_order) {
+      std::inplace_merge(rs.begin(), rs.begin() + static_cast<std::ptrdiff_t>(middle), rs.end(),
+                         [](const Record& a, const Record& b) { return ByTimeSeq(a, b); });
+    }
+  }
+  for (PendingChange& c : pending) {
+    for (Diff n = 0; n < -c.diff; ++n) Remove(k, c);
+  }
+  pending.clear();
+  if (pending.capacity() > 1024) pending.shrink_to_fit();
+
+  // Statuses before `lowest` do not depend on this step's changes; from there on the chain of
+  // kept records is recomputed until it is back on its old course past the last change.
+  bool retracts = !k.removed.empty();
+  size_t start = static_cast<size_t>(
+      std::partition_point(rs.begin(), rs.end(),
+                           [lowest](const Record& r) { return r.time < lowest; }) -
+      rs.begin());
+  std::optional<Timestamp> anchor;
+  for (size_t i = start; i-- > 0;) {
+    if (rs[i].kept) {
+      anchor = rs[i].time;
+      break;
+    }
+  }
+  for (size_t i = start; i < rs.size(); ++i) {
+    Record& r = rs[i];
+    const bool kept = !anchor || Distance(r.time, *anchor) >= spec_.within;
+    if (r.time > highest && r.kept && kept) break;
+    r.kept = kept;
+    if (kept) anchor = r.time;
+    if (r.emitted && !kept) retracts = true;
+  }
+  return retracts;
+}
+
+// Brings the output up to date with a key's statuses (final mode: for records whose status
+// is final), then forgets what is below the horizon.
+void DedupOperator::Impl::Settle(uint32_t id) {
+  KeyState& k = keys_[id];
+  for (const Record& r : k.removed) step_.Add(r.row, r.time, -1);
+  k.removed.clear();
+  std::optional<Timestamp> due;
+  for (Record& r : k.records) {
+    const bool wants = r.kept && (updates_ || Passed(watermark_, r.time));
+    if (wants != r.emitted) {
+      step_.Add(r.row, r.time, wants ? 1 : -1);
+      r.emitted = wants;
+    }
+    if (r.kept && !r.emitted && !due) due = r.time;
+  }
+  if (due != k.queued_due) {
+    k.queued_due = due;
+    if (due) due_heap_.push({*due, id});
+  }
+  Evict(id);
+}
+
+void DedupOperator::Impl::Evict(uint32_t id) {
+  KeyState& k = keys_[id];
+  std::vector<Record>& rs = k.records;
+  const Timestamp horizon = horizon_;
+  const size_t below = static_cast<size_t>(
+      std::partition_point(rs.begin(), rs.end(),
+                           [horizon](const Record& r) { return r.time < horizon; }) -
+      rs.begin());
+  if (below > 0) {
+    // The last kept record below the horizon decides the records after it while its window
+    // still reaches the horizon.
+    size_t anchor = kNone;
+    for (size_t i = below; i-- > 0;) {
+      if (rs[i].kept) {
+        if (horizon != kMaxTime && Distance(horizon, rs[i].time) < spec_.within) anchor = i;
+        break;
+      }
+    }
+    for (size_t i = 0; i < below; ++i) {
+      if (!rs[i].kept) ++duplicates_;
+    }
+    if (anchor != kNone) std::swap(rs[0], rs[anchor]);
+    rs.erase(rs.begin() + (anchor != kNone ? 1 : 0),
+             rs.begin() + static_cast<std::ptrdiff_t>(below));
+    if (rs.capacity() > 2 * rs.size() + 64) rs.shrink_to_fit();
+  }
+  std::erase_if(k.waiting, [horizon](const Record& w) { return w.time < horizon; });
+
+  // The least horizon at which something more can be forgotten.
+  std::optional<Timestamp> next;
+  const auto consider = [&next](Timestamp t) {
+    if (!next || t < *next) next = t;
+  };
+  if (!rs.empty()) {
+    if (!rs[0].kept) {
+      consider(AddSaturating(rs[0].time, 1));
+    } else {
+      consider(AddSaturating(rs[0].time, spec_.within));
+      if (rs.size() > 1) consider(AddSaturating(rs[1].time, 1));
+    }
+  }
+  for (const Record& w : k.waiting) consider(AddSaturating(w.time, 1));
+  if (next != k.queued_eviction) {
+    k.queued_eviction = next;
+    if (next) eviction_heap_.push({*next, id});
+  }
+}
+
+void DedupOperator::Impl::MaybeForget(uint32_t id) {
+  KeyState& k = keys_[id];
+  if (!k.live || k.dirty || !k.records.empty() || !k.waiting.empty()) return;
+  key_ids_.erase(k.key);
+  k = KeyState();
+  free_ids_.push_back(id);
+}
+
+Status DedupOperator::Impl::Advance(std::span<const Timestamp> input_watermarks,
+                                    Timestamp* output_watermark) {
+  if (input_watermarks.size() != 1) {
+    return Status::Invalid("dedup: expected 1 input watermark, got " +
+                           std::to_string(input_watermarks.size()));
+  }
+  watermark_ = std::max(watermark_, input_watermarks[0]);
+  // This step's records were accepted under the previous horizon; the new one judges the next
+  // step's records and bounds what must be kept.
+  horizon_ = SubtractSaturating(watermark_, spec_.allowed_lateness);
+
+  bool retracts = false;
+  for (uint32_t id : dirty_) retracts = Apply(keys_[id]) || retracts;
+  step_.Begin(retracts);
+  std::vector<uint32_t> touched;
+  touched.swap(dirty_);
+  for (uint32_t id : touched) {
+    keys_[id].dirty = false;
+    Settle(id);
+  }
+  while (!due_heap_.empty() && Passed(watermark_, due_heap_.top().first)) {
+    const auto [due, id] = due_heap_.top();
+    due_heap_.pop();
+    KeyState& k = keys_[id];
+    if (!k.live || k.queued_due != due) continue;
+    k.queued_due.reset();
+    Settle(id);
+    touched.push_back(id);
+  }
+  while (!eviction_heap_.empty() && eviction_heap_.top().first <= horizon_) {
+    const auto [at, id] = eviction_heap_.top();
+    eviction_heap_.pop();
+    KeyState& k = keys_[id];
+    if (!k.live || k.queued_eviction != at) continue;
+    k.queued_eviction.reset();
+    Evict(id);
+    touched.push_back(id);
+  }
+  for (uint32_t id : touched) MaybeForget(id);
+  step_.Finish();
+  // New records come at or after the horizon, and only records at or after it can change.
+  *output_watermark = horizon_;
+  return Status::Ok();
+}
+
+OperatorStats DedupOperator::Impl::stats() const {
+  OperatorStats s;
+  s.late_records = late_records_;
+  s.duplicates = duplicates_;
+  for (const KeyState& k : keys_) s.state_entries += k.records.size();
+  return s;
+}
+
+DedupOperator::DedupOperator(DedupOperatorSpec spec, [[maybe_unused]] const Schema& input_schema)
+    : Operator(2) {
+  assert(Validate(spec, input_schema).ok());
+  impl_ = std::make_unique<Impl>(std::move(spec), &output(kResultsPort), &output(kLatePort));
+}
+
+DedupOperator::~DedupOperator() = default;
+
+Status DedupOperator::Validate(const DedupOperatorSpec& spec, const Schema& input_schema) {
+  for (size_t c : spec.by) {
+    if (c >= input_schema.size()) return Status::Invalid("dedup: `by` column out of range");
+  }
+  if (spec.within <= 0) {
+    return Status::Invalid(
+        "dedup: `within` must be positive (\"1ms\" drops records with the same key and time)");
+  }
+  if (spec.allowed_lateness < 0) {
+    return Status::Invalid("dedup: allowed_lateness must not be negative");
+  }
+  return Status::Ok();
+}
+
+void DedupOperator::OnChange(int port, const Row& row, Timestamp time, Diff diff) {
+  assert(port == 0);
+  (void)port;
+  impl_->OnChange(row, time, diff);
+}
+
+Status DedupOperator::Advance(std::span<const Timestamp> input_watermarks,
+                              Timestamp* output_watermark) {
+  return impl_->Advance(input_watermarks, output_watermark);
+}
+
+OperatorStats DedupOperator::stats() const { return impl_->stats(); }
+
+}  // namespace runnel

@@ -1,0 +1,316 @@
+// Internal building blocks of the keyed, stateful operators (as-of join, dedup): looking up a
+// record's key without copying it, buffering a step's rows compactly, and emitting a step's
+// net changes. Not part of the operators' interface.
+// Threading: engine thread only, like the operators that own them.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "runtime/operator.h"
+#include "runtime/time.h"
+#include "runtime/value.h"
+
+namespace runnel::keyed {
+
+inline constexpr size_t kHashSeed = 0xcbf29ce484222325ULL;
+inline size_t HashValue(size_t h, const Value& v) { return (h ^ v.Hash()) * 0x100000001b3ULL; }
+
+// The key values of a record, looked up without copying them out of the row.
+struct KeyView {
+  const Row* row;
+  const std::vector<size_t>* columns;
+};
+
+// Transparent hash and equality, so that a map keyed by Row is probed with a KeyView.
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(const Row& key) const {
+    size_t h = kHashSeed;
+    for (const Value& v : key) h = HashValue(h, v);
+    return h;
+  }
+  size_t operator()(const KeyView& view) const {
+    size_t h = kHashSeed;
+    for (size_t c : *view.columns) h = HashValue(h, (*view.row)[c]);
+    return h;
+  }
+};
+
+struct KeyEq {
+  using is_transparent = void;
+  bool operator()(const Row& a, const Row& b) const { return a == b; }
+  bool operator()(const KeyView& v, const Row& key) const {
+    for (size_t i = 0; i < key.size(); ++i) {
+      if (!((*v.row)[(*v.columns)[i]] == key[i])) return false;
+    }
+    return true;
+  }
+  bool operator()(const Row& key, const KeyView& v) const { return (*this)(v, key); }
+};
+
+// later - earlier, saturating instead of overflowing for absurd times.
+inline Timestamp Distance(Timestamp later, Timestamp earlier) {
+  Timestamp d;
+  if (__builtin_sub_overflow(later, earlier, &d)) return kMaxTime;
+  return d;
+}
+
+// An operator input's changes of one step, packed into blocks of bytes (time, diff, key id,
+// then a type tag and the payload of each value) rather than held as a heap-allocated Row
+// each. A static run buffers its whole input before its first Advance: an append here costs
+// a fraction of an allocation and of the memory, and it writes sequentially whatever the key
+// (per-key buffers would scatter every append over as many pages as there are keys). Blocks
+// never move, so growing copies nothing and an entry's address stays valid until Clear().
+class ChangeArena {
+ public:
+  // Entry layout: uint32 size of the whole entry, int64 time, int64 diff, uint32 key id,
+  // uint32 value count, then per value a ValueType byte and its payload (bool 1 byte,
+  // int/float 8, string uint32 length and bytes).
+  using Entry = char*;
+
+  Entry Append(Timestamp time, Diff diff, uint32_t key, const Row& row) {
+    size_t size = kHeader;
+    for (const Value& v : row) size += 1 + PayloadSize(v);
+    char* p = Reserve(size);
+    Entry entry = p;
+    p = Put(p, static_cast<uint32_t>(size));
+    p = Put(p, time);
+    p = Put(p, diff);
+    p = Put(p, key);
+    p = Put(p, static_cast<uint32_t>(row.size()));
+    for (const Value& v : row) {
+      *p++ = static_cast<char>(v.type());
+      switch (v.type()) {
+        case ValueType::kNull:
+          break;
+        case ValueType::kBool:
+          *p++ = v.AsBool() ? 1 : 0;
+          break;
+        case ValueType::kInt:
+          p = Put(p, v.AsInt());
+          break;
+        case ValueType::kFloat:
+          p = Put(p, v.AsFloat());
+          break;
+        case ValueType::kString:
+          p = Put(p, static_cast<uint32_t>(v.AsString().size()));
+          std::memcpy(p, v.AsString().data(), v.AsString().size());
+          p += v.AsString().size();
+          break;
+      }
+    }
+    if (count_ > 0 && time < last_time_) sorted_ = false;
+    last_time_ = time;
+    ++count_;
+    return entry;
+  }
+
+  static Timestamp TimeOf(const char* entry) { return Get<Timestamp>(entry + 4); }
+  static Diff DiffOf(const char* entry) { return Get<Diff>(entry + 12); }
+  static uint32_t KeyOf(const char* entry) { return Get<uint32_t>(entry + 20); }
+  static void SetDiff(Entry entry, Diff diff) { std::memcpy(entry + 12, &diff, sizeof(diff)); }
+
+  // Writes the row's first `count` values to dst[0..count), null past the row's end.
+  static void Unpack(const char* entry, Value* dst, size_t count) {
+    const char* p = entry + kHeader - 4;
+    const auto n = Get<uint32_t>(p);
+    p += 4;
+    for (uint32_t i = 0; i < n; ++i) {
+      const auto type = static_cast<ValueType>(*p++);
+      Value* out = i < count ? &dst[i] : nullptr;
+      switch (type) {
+        case ValueType::kNull:
+          if (out) *out = Value();
+          break;
+        case ValueType::kBool:
+          if (out) *out = Value::Bool(*p != 0);
+          ++p;
+          break;
+        case ValueType::kInt:
+          if (out) *out = Value::Int(Get<int64_t>(p));
+          p += 8;
+          break;
+        case ValueType::kFloat:
+          if (out) *out = Value::Float(Get<double>(p));
+          p += 8;
+          break;
+        case ValueType::kString: {
+          const auto size = Get<uint32_t>(p);
+          p += 4;
+          if (out) *out = Value::String(std::string(p, size));
+          p += size;
+          break;
+        }
+      }
+    }
+    for (size_t i = n; i < count; ++i) dst[i] = Value();
+  }
+
+  static Row Unpack(const char* entry) {
+    Row row(Get<uint32_t>(entry + kHeader - 4));
+    Unpack(entry, row.data(), row.size());
+    return row;
+  }
+
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+
+  // Calls f(Entry) for every entry, in append order.
+  template <class F>
+  void ForEach(F&& f) {
+    for (Block& block : blocks_) {
+      for (char* p = block.data.get(); p < block.data.get() + block.used;) {
+        char* entry = p;
+        p += Get<uint32_t>(p);
+        f(entry);
+      }
+    }
+  }
+
+  // Calls f(Entry) for every entry in time order, arrival order among equal times. Entries
+  // that came in time order (the usual case) need no sorting.
+  template <class F>
+  void ForEachByTime(F&& f) {
+    if (sorted_) {
+      ForEach(f);
+      return;
+    }
+    std::vector<Entry> entries;
+    entries.reserve(count_);
+    ForEach([&entries](Entry e) { entries.push_back(e); });
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const char* a, const char* b) { return TimeOf(a) < TimeOf(b); });
+    for (Entry e : entries) f(e);
+  }
+
+  // Forgets every entry; keeps the last block (the largest) for the next step unless a burst
+  // made it large.
+  void Clear() {
+    if (blocks_.size() > 1 || (!blocks_.empty() && blocks_.back().capacity > kKeepBytes)) {
+      blocks_.clear();
+    } else if (!blocks_.empty()) {
+      blocks_.back().used = 0;
+    }
+    count_ = 0;
+    sorted_ = true;
+  }
+
+ private:
+  static constexpr size_t kHeader = 4 + 8 + 8 + 4 + 4;
+  static constexpr size_t kFirstBlock = 256;
+  static constexpr size_t kMaxBlock = size_t{1} << 20;
+  static constexpr size_t kKeepBytes = size_t{64} << 10;
+
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t capacity = 0;
+    size_t used = 0;
+  };
+
+  static size_t PayloadSize(const Value& v) {
+    switch (v.type()) {
+      case ValueType::kNull:
+        return 0;
+      case ValueType::kBool:
+        return 1;
+      case ValueType::kInt:
+      case ValueType::kFloat:
+        return 8;
+      case ValueType::kString:
+        return 4 + v.AsString().size();
+    }
+    return 0;
+  }
+
+  char* Reserve(size_t size) {
+    if (blocks_.empty() || blocks_.back().capacity - blocks_.back().used < size) {
+      // Doubling block sizes: few blocks for a large step, little memory for a small one.
+      const size_t previous = blocks_.empty() ? kFirstBlock / 2 : blocks_.back().capacity;
+      const size_t capacity = std::max(size, std::min(kMaxBlock, previous * 2));
+      blocks_.push_back({std::make_unique_for_overwrite<char[]>(capacity), capacity, 0});
+    }
+    Block& block = blocks_.back();
+    char* p = block.data.get() + block.used;
+    block.used += size;
+    return p;
+  }
+
+  template <class T>
+  static char* Put(char* p, T value) {
+    std::memcpy(p, &value, sizeof(T));
+    return p + sizeof(T);
+  }
+  template <class T>
+  static T Get(const char* p) {
+    T value;
+    std::memcpy(&value, p, sizeof(T));
+    return value;
+  }
+
+  std::vector<Block> blocks_;
+  size_t count_ = 0;
+  bool sorted_ = true;
+  Timestamp last_time_ = kMinTime;
+};
+
+// One Advance's output. Changes stream straight through when the step cannot cancel anything
+// (it emits no retraction), which keeps a static run free of copies; otherwise they are
+// buffered and the step's net changes (equal rows at equal times summed, zeros dropped) are
+// emitted in first-appearance order.
+class StepOutput {
+ public:
+  explicit StepOutput(Output* out) : out_(out) {}
+
+  void Begin(bool consolidate) { consolidate_ = consolidate; }
+
+  void Add(const Row& row, Timestamp time, Diff diff) {
+    if (diff == 0) return;
+    if (consolidate_) {
+      changes_.push_back({row, time, diff});
+    } else {
+      out_->Emit(row, time, diff);
+    }
+  }
+
+  void Finish() {
+    if (changes_.empty()) return;
+    const auto hash = [this](size_t i) {
+      size_t h = kHashSeed ^ std::hash<Timestamp>()(changes_[i].time);
+      for (const Value& v : changes_[i].row) h = HashValue(h, v);
+      return h;
+    };
+    const auto equal = [this](size_t a, size_t b) {
+      return changes_[a].time == changes_[b].time && changes_[a].row == changes_[b].row;
+    };
+    std::unordered_set<size_t, decltype(hash), decltype(equal)> first(changes_.size(), hash, equal);
+    for (size_t i = 0; i < changes_.size(); ++i) {
+      auto [it, inserted] = first.insert(i);
+      if (inserted) continue;
+      changes_[*it].diff += changes_[i].diff;
+      changes_[i].diff = 0;
+    }
+    for (const Change& c : changes_) {
+      if (c.diff != 0) out_->Emit(c.row, c.time, c.diff);
+    }
+    changes_.clear();
+  }
+
+ private:
+  struct Change {
+    Row row;
+    Timestamp time;
+    Diff diff;
+  };
+  Output* out_;
+  bool consolidate_ = false;
+  std::vector<Change> changes_;
+};
+
+}  // namespace runnel::keyed
