@@ -31,7 +31,8 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseReplays(
   for (const std::string& r : replays) {
     const size_t eq = r.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) {
-      return Status::Invalid("--replay " + r + ": write SOURCE=PATH, e.g. --replay env=logs/env.csv");
+      return Status::Invalid("--replay " + r +
+                             ": write SOURCE=PATH, e.g. --replay env=logs/env.csv");
     }
     out.emplace_back(r.substr(0, eq), r.substr(eq + 1));
   }
@@ -76,10 +77,14 @@ int RunCommand(const RunArgs& args) {
   Pipeline& pipeline = **built;
   Dataflow& flow = pipeline.dataflow();
 
+  SchedulerOptions scheduler;
+  scheduler.batch_size = static_cast<size_t>(config->runtime.batch_size);
   Status status;
   {
+    // A stop ends the run after the current step: what that step changed reaches the sinks,
+    // open windows are not forced closed (they are incomplete), and the exit code is 0.
     StopSignal stop([&flow](int) { flow.RequestStop(); });
-    status = flow.Run();
+    status = flow.Run(scheduler);
   }
   if (!status.ok()) {
     // Whatever stops a run that has started (bad data with on_error = "fail", a full disk) is

@@ -7,6 +7,8 @@
 #include "io/file_sink.h"
 #include "io/file_source.h"
 #include "operators/aggregate.h"
+#include "operators/asof_join_operator.h"
+#include "operators/dedup_operator.h"
 #include "operators/expression.h"
 #include "operators/map_operator.h"
 #include "operators/window_operator.h"
@@ -81,7 +83,15 @@ class PipelineBuilder {
     PortRef port;
     Schema schema;
     std::vector<size_t> key_columns;  // unique per result row (window views); for table indexes
+    // Whether the stream can carry retractions: operators over insert-only input keep
+    // cheaper state (e.g. a running min instead of a multiset).
+    bool may_retract = false;
   };
+
+  // Whether a time-dependent view's results can be corrected after they were emitted.
+  static bool Corrects(const ViewConfig& view) {
+    return view.emit == ConfigEmitMode::kUpdates || view.allowed_lateness > 0;
+  }
 
   Status CheckReplays() {
     for (const auto& [name, path] : options_.replays) {
@@ -156,6 +166,7 @@ class PipelineBuilder {
     spec.time_format = source.time_format;
     spec.null_values = source.null_values;
     spec.max_delay = source.max_delay;
+    if (spec.mode == FileSourceMode::kReplay) spec.speed = source.speed;
     spec.on_error = source.on_error_fail ? OnError::kFail : OnError::kSkip;
 
     Schema schema = FileSource::OutputSchema(spec);
@@ -168,18 +179,16 @@ class PipelineBuilder {
       node = std::make_unique<PlaceholderSource>();
     }
     const int index = flow_.AddSource("source '" + source.name + "'", std::move(node));
-    AddStream(source.name, "source", description, {}, {{index, 0}, schema, {}});
+    AddStream(source.name, "source", description, {}, {{index, 0}, schema, {}, false});
     return Status::Ok();
   }
 
   Status AddView(const ViewConfig& view) {
     const std::string where = view.where.Prefix() + ": view '" + view.name + "'";
-    if (view.asof_join) {
-      return Status::Invalid(where + ": asof_join is not available in this version yet");
-    }
-    if (view.dedup) return Status::Invalid(where + ": dedup is not available in this version yet");
+    if (view.asof_join) return AddAsofJoinView(view);
     const Stream& input = streams_.at(*view.from);
     if (view.window) return AddWindowView(view, input);
+    if (view.dedup) return AddDedupView(view, input);
 
     std::unique_ptr<Expr> filter;
     RUNNEL_RETURN_IF_ERROR(CompileFilter(view, input.schema, &filter));
@@ -194,7 +203,8 @@ class PipelineBuilder {
         std::make_unique<MapOperator>(std::move(filter), std::move(projections)), {input.port});
     // Without a projection, rows keep their key.
     std::vector<size_t> keys = view.select.empty() ? input.key_columns : std::vector<size_t>{};
-    AddStream(view.name, "view", description, {*view.from}, {{index, 0}, schema, keys});
+    AddStream(view.name, "view", description, {*view.from},
+              {{index, 0}, schema, keys, input.may_retract});
     return Status::Ok();
   }
 
@@ -221,6 +231,7 @@ class PipelineBuilder {
     spec.window.gap = w.gap;
     spec.emit = view.emit == ConfigEmitMode::kFinal ? EmitMode::kFinal : EmitMode::kUpdates;
     spec.allowed_lateness = view.allowed_lateness;
+    spec.insert_only_input = !input.may_retract;
     for (const std::string& key : view.group_by) {
       auto index = input.schema.IndexOf(key);
       if (!index) {
@@ -239,6 +250,7 @@ class PipelineBuilder {
       if (!aggregate.ok()) return aggregate.status().WithContext(at);
       spec.aggregates.push_back(std::move(aggregate).value());
     }
+    RUNNEL_RETURN_IF_ERROR(WindowOperator::Validate(spec, input.schema).WithContext(where));
     RUNNEL_RETURN_IF_ERROR(CheckUniqueColumns(where, WindowOperator::OutputSchema(spec, input.schema)));
 
     std::string description = DescribeWindow(view);
@@ -262,17 +274,125 @@ class PipelineBuilder {
       keys.clear();
       description += " + select";
     }
-    AddStream(view.name, "view", description, {*view.from}, {result, schema, keys});
+    AddStream(view.name, "view", description, {*view.from}, {result, schema, keys, Corrects(view)});
+    AddLateView(view, window_index, WindowOperator::kLatePort, input);
+    return Status::Ok();
+  }
 
-    if (view.late) {
-      const int late_index = flow_.AddOperator(
-          "view '" + *view.late + "'",
-          std::make_unique<MapOperator>(nullptr, std::vector<std::unique_ptr<Expr>>{}),
-          {{window_index, WindowOperator::kLatePort}});
-      AddStream(*view.late, "late view", "records too late for view '" + view.name + "'",
-                {view.name}, {{late_index, 0}, input.schema, {}});
+  static Status ResolveColumns(const std::string& where, const std::string& what,
+                               const std::vector<std::string>& names, const Schema& schema,
+                               std::vector<size_t>* out) {
+    for (const std::string& name : names) {
+      auto index = schema.IndexOf(name);
+      if (!index) {
+        return Status::Invalid(where + ": " + what + ": unknown field '" + name + "' (fields: " +
+                               JoinNames(schema.Names()) + ")");
+      }
+      out->push_back(*index);
     }
     return Status::Ok();
+  }
+
+  Status AddAsofJoinView(const ViewConfig& view) {
+    const AsofJoinConfig& join = *view.asof_join;
+    const std::string where = join.where.Prefix() + ": view '" + view.name + "': asof_join";
+    const Stream& left = streams_.at(join.left);
+    const Stream& right = streams_.at(join.right);
+    AsofJoinOperatorSpec spec;
+    spec.left = left.schema;
+    spec.right = right.schema;
+    RUNNEL_RETURN_IF_ERROR(ResolveColumns(where, "by (left '" + join.left + "')", join.by,
+                                          left.schema, &spec.left_by));
+    RUNNEL_RETURN_IF_ERROR(ResolveColumns(where, "by (right '" + join.right + "')", join.by,
+                                          right.schema, &spec.right_by));
+    spec.direction = join.direction == AsofDirection::kBackward  ? AsofJoinDirection::kBackward
+                     : join.direction == AsofDirection::kForward ? AsofJoinDirection::kForward
+                                                                 : AsofJoinDirection::kNearest;
+    spec.tolerance = join.tolerance;
+    spec.allow_exact = join.allow_exact;
+    spec.keep_unmatched = join.keep_unmatched;
+    spec.emit = view.emit == ConfigEmitMode::kFinal ? EmitMode::kFinal : EmitMode::kUpdates;
+    spec.allowed_lateness = view.allowed_lateness;
+    const Scope scope = Scope::Join(left.schema, right.schema);
+    for (const ExprText& text : view.select) {
+      auto item = CompileSelectItem(text.text, scope);
+      if (!item.ok()) {
+        return item.status().WithContext(text.where.Prefix() + ": view '" + view.name +
+                                         "': select \"" + text.text + "\"");
+      }
+      spec.select.push_back(std::move(item).value());
+    }
+    RUNNEL_RETURN_IF_ERROR(AsofJoinOperator::Validate(spec).WithContext(where));
+    const Schema schema = AsofJoinOperator::OutputSchema(spec);
+    RUNNEL_RETURN_IF_ERROR(CheckUniqueColumns(where, schema));
+    const Schema late_schema = AsofJoinOperator::LateSchema(spec);
+    std::string description = "as-of join " + join.left + " with " + join.right + " by " +
+                              JoinNames(join.by) + ", " + DirectionName(join.direction);
+    if (join.tolerance) description += ", tolerance " + FormatDuration(*join.tolerance);
+    if (!join.allow_exact) description += ", strict";
+    description += view.emit == ConfigEmitMode::kFinal ? ", emit final" : ", emit updates";
+    const int index = flow_.AddOperator("view '" + view.name + "'",
+                                        std::make_unique<AsofJoinOperator>(std::move(spec)),
+                                        {left.port, right.port});
+    const bool inputs_retract = left.may_retract || right.may_retract;
+    AddStream(view.name, "view", description, {join.left, join.right},
+              {{index, AsofJoinOperator::kResultsPort}, schema, {},
+               inputs_retract || Corrects(view)});
+    AddLateView(view, index, AsofJoinOperator::kLatePort,
+                Stream{{}, late_schema, {}, inputs_retract});
+    return Status::Ok();
+  }
+
+  Status AddDedupView(const ViewConfig& view, const Stream& input) {
+    const std::string where = view.dedup->where.Prefix() + ": view '" + view.name + "': dedup";
+    PortRef upstream = input.port;
+    std::unique_ptr<Expr> filter;
+    RUNNEL_RETURN_IF_ERROR(CompileFilter(view, input.schema, &filter));
+    if (filter) {
+      upstream = {flow_.AddOperator("view '" + view.name + "' where",
+                                    std::make_unique<MapOperator>(std::move(filter),
+                                                                  std::vector<std::unique_ptr<Expr>>{}),
+                                    {upstream}),
+                  0};
+    }
+    DedupOperatorSpec spec;
+    RUNNEL_RETURN_IF_ERROR(ResolveColumns(where, "by", view.dedup->by, input.schema, &spec.by));
+    spec.within = view.dedup->within;
+    spec.emit = view.emit == ConfigEmitMode::kFinal ? EmitMode::kFinal : EmitMode::kUpdates;
+    spec.allowed_lateness = view.allowed_lateness;
+    RUNNEL_RETURN_IF_ERROR(DedupOperator::Validate(spec, input.schema).WithContext(where));
+    std::string description = "dedup by " + JoinNames(view.dedup->by) + " within " +
+                              FormatDuration(spec.within);
+    if (view.filter) description = "where + " + description;
+    const int index = flow_.AddOperator(
+        "view '" + view.name + "'", std::make_unique<DedupOperator>(std::move(spec), input.schema),
+        {upstream});
+    AddStream(view.name, "view", description, {*view.from},
+              {{index, DedupOperator::kResultsPort}, input.schema, {},
+               input.may_retract || Corrects(view)});
+    AddLateView(view, index, DedupOperator::kLatePort, input);
+    return Status::Ok();
+  }
+
+  // Routes an operator's late port to the view named by `late`, if any. Late records keep the
+  // shape (and retraction-capability) of `input`.
+  void AddLateView(const ViewConfig& view, int node, int port, const Stream& input) {
+    if (!view.late) return;
+    const int late_index = flow_.AddOperator(
+        "view '" + *view.late + "'",
+        std::make_unique<MapOperator>(nullptr, std::vector<std::unique_ptr<Expr>>{}),
+        {{node, port}});
+    AddStream(*view.late, "late view", "records too late for view '" + view.name + "'",
+              {view.name}, {{late_index, 0}, input.schema, {}, input.may_retract});
+  }
+
+  static const char* DirectionName(AsofDirection d) {
+    switch (d) {
+      case AsofDirection::kBackward: return "backward";
+      case AsofDirection::kForward: return "forward";
+      case AsofDirection::kNearest: return "nearest";
+    }
+    return "?";
   }
 
   Status CompileFilter(const ViewConfig& view, const Schema& schema, std::unique_ptr<Expr>* out) {

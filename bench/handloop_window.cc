@@ -332,22 +332,21 @@ int main(int argc, char** argv) {
   }
   Writer w(f);
   w.Put("window_start,window_end,device,avg_temp,min_temp,max_temp,n\n");
-  for (const Group& group : out) {
-    const Group* g = &group;
-    const std::int64_t start = g->window * window_ms;
+  for (const Group& g : out) {
+    const std::int64_t start = g.window * window_ms;
     w.Num(start);
     w.Put(',');
     w.Num(start + window_ms);
     w.Put(',');
-    w.Put(names[g->device]);
+    w.Put(names[g.device]);
     w.Put(',');
-    w.Num(g->sum / static_cast<double>(g->count));
+    w.Num(g.sum / static_cast<double>(g.count));
     w.Put(',');
-    w.Num(g->min);
+    w.Num(g.min);
     w.Put(',');
-    w.Num(g->max);
+    w.Num(g.max);
     w.Put(',');
-    w.Num(g->count);
+    w.Num(g.count);
     w.Put('\n');
   }
   if (!w.Flush() || std::fclose(f) != 0) {

@@ -38,6 +38,8 @@ struct RuntimeConfig {
   Duration checkpoint_interval = 1'000;
   Duration log_retention = 7 * 86'400'000LL;
   Durability durability = Durability::kProcess;
+  // Records taken from each unbounded source per engine step; lateness is decided per step.
+  int64_t batch_size = 4096;
 };
 
 struct TlsConfig {

@@ -2,8 +2,11 @@
 // or a glob (files in name order) and emits typed records. Malformed lines (wrong column
 // count, unparsable value, missing time) are counted and reported with file and line number;
 // the first few are logged, the run goes on unless on_error = "fail".
-// Modes: static (bounded, watermark +inf when read whole); replay and follow come with the
-// streaming issue. Threading: engine thread only.
+// Modes (SPEC §2): static (bounded: read whole in the first step, then watermark +inf);
+// replay (the files' line order is the arrival order: unbounded, polled batch by batch,
+// watermark = max event time seen - max_delay, finished with +inf at the end of the input,
+// optionally paced in real time); follow (`tail -F`: never finishes; see FileFollower).
+// Threading: engine thread only.
 #pragma once
 
 #include <memory>
@@ -11,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/clock.h"
 #include "runtime/event_time.h"
 #include "runtime/logger.h"
 #include "runtime/schema.h"
@@ -28,11 +32,11 @@ struct FieldDecl {
 };
 
 struct FileSourceSpec {
-  std::string name;                // source name, for messages
-  std::string path;                // file, directory or glob
+  std::string name;  // source name, for messages
+  std::string path;  // file, directory or glob
   FileFormat format = FileFormat::kCsv;
   FileSourceMode mode = FileSourceMode::kStatic;
-  std::vector<FieldDecl> fields;   // output schema order
+  std::vector<FieldDecl> fields;  // output schema order
   // Event time: one field, or several joined with a single space before parsing (a log with
   // separate date and time columns). Empty with time_arrival = true: stamped on receipt.
   std::vector<std::string> time_fields;
@@ -41,6 +45,11 @@ struct FileSourceSpec {
   std::optional<std::string> time_format;  // strftime-style; overrides time_unit
   std::vector<std::string> null_values;    // raw texts read as null (e.g. "-200", "NA")
   Duration max_delay = 0;
+  // replay: 0 = as fast as possible; s > 0 = s times real time, paced on event times.
+  double speed = 0;
+  // Wall clock for replay pacing, follow polling and arrival times; null: the system clock.
+  // Must outlive the source.
+  const Clock* clock = nullptr;
   OnError on_error = OnError::kSkip;
   size_t max_logged_errors = 5;  // per source; every error is still counted
 };
@@ -55,7 +64,13 @@ class FileSource final : public Source {
   // The fields in declared order; a single time field becomes an int column holding epoch ms.
   static Schema OutputSchema(const FileSourceSpec& spec);
 
+  // static: reads up to max_records (the scheduler drains it in the first step).
+  // replay: up to max_records in arrival order; kIdle while speed > 0 holds the next record
+  // back; kFinished (watermark +inf) at the end of the input.
+  // follow: up to max_records of what is there; kIdle when nothing is new; never kFinished.
   Result<PollStatus> Poll(size_t max_records) override;
+  // static: -inf, then +inf once read whole. replay and follow: the largest event time
+  // emitted so far minus max_delay (-inf before the first record); replay: +inf at the end.
   Timestamp watermark() const override;
   bool bounded() const override;
   SourceStats stats() const override;

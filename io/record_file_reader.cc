@@ -209,6 +209,7 @@ class CsvRecordReader final : public RecordFileReader {
       return Status::Invalid(path_ + ":" + std::to_string(record_.line()) +
                              ": malformed header: " + std::string(record_.error()));
     }
+    header_end_ = reader_.offset();
     num_columns_ = record_.size();
     plan_.clear();
     time_columns_.clear();
@@ -298,6 +299,8 @@ class CsvRecordReader final : public RecordFileReader {
   }
 
   uint64_t line() const override { return line_; }
+  uint64_t offset() const override { return reader_.offset(); }
+  uint64_t header_end() const override { return header_end_; }
   const Status& status() const override { return status_; }
 
  private:
@@ -314,6 +317,7 @@ class CsvRecordReader final : public RecordFileReader {
   CsvReader reader_;
   CsvRecord record_;
   bool header_read_ = false;
+  uint64_t header_end_ = 0;
   size_t num_columns_ = 0;
   std::vector<ColumnPlan> plan_;
   std::vector<size_t> time_columns_;  // CSV columns of the time fields, joined in this order
@@ -385,6 +389,7 @@ class JsonlRecordReader final : public RecordFileReader {
   }
 
   uint64_t line() const override { return line_; }
+  uint64_t offset() const override { return lines_.offset(); }
   const Status& status() const override { return status_; }
 
  private:
@@ -402,6 +407,14 @@ Result<std::unique_ptr<RecordFileReader>> OpenRecordFile(const std::string& path
                                                          const RecordLayout* layout,
                                                          bool final_input) {
   RUNNEL_ASSIGN_OR_RETURN(std::unique_ptr<FileByteStream> stream, FileByteStream::Open(path));
+  return OpenRecordStream(std::move(stream), path, format, layout, final_input);
+}
+
+Result<std::unique_ptr<RecordFileReader>> OpenRecordStream(std::unique_ptr<ByteStream> stream,
+                                                           const std::string& path,
+                                                           FileFormat format,
+                                                           const RecordLayout* layout,
+                                                           bool final_input) {
   if (format == FileFormat::kJsonl) {
     return std::unique_ptr<RecordFileReader>(
         std::make_unique<JsonlRecordReader>(std::move(stream), layout, final_input));

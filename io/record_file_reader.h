@@ -91,6 +91,12 @@ class RecordFileReader {
   virtual Outcome Next(Row* row, Timestamp* time, std::string* reason) = 0;
   // Line where the last returned record starts.
   virtual uint64_t line() const = 0;
+  // Stream offset just past the last record returned (or skipped): where reading would resume.
+  // The follow mode compares it with the bytes read to know that no partial line is pending.
+  virtual uint64_t offset() const = 0;
+  // CSV: stream offset just past the header once it is read (0 before, and for JSON Lines).
+  // The follow mode replays these bytes when it reopens a file in the middle.
+  virtual uint64_t header_end() const { return 0; }
   // After kError: what failed.
   virtual const Status& status() const = 0;
 };
@@ -101,5 +107,12 @@ class RecordFileReader {
 Result<std::unique_ptr<RecordFileReader>> OpenRecordFile(const std::string& path, FileFormat format,
                                                          const RecordLayout* layout,
                                                          bool final_input);
+// Same over a stream the caller opened (the follow mode's resumable streams); `path` names the
+// file in messages.
+Result<std::unique_ptr<RecordFileReader>> OpenRecordStream(std::unique_ptr<ByteStream> stream,
+                                                           const std::string& path,
+                                                           FileFormat format,
+                                                           const RecordLayout* layout,
+                                                           bool final_input);
 
 }  // namespace runnel

@@ -28,9 +28,9 @@ struct Alias {
   std::string_view use;
 };
 constexpr Alias kAliases[] = {
-    {"mean", "avg"},   {"average", "avg"},   {"std", "stddev"},  {"stdev", "stddev"},
-    {"variance", "var"}, {"minimum", "min"}, {"maximum", "max"}, {"cnt", "count"},
-    {"total", "sum"},  {"earliest", "first"}, {"latest", "last"}, {"size", "count"},
+    {"mean", "avg"},     {"average", "avg"},    {"std", "stddev"},  {"stdev", "stddev"},
+    {"variance", "var"}, {"minimum", "min"},    {"maximum", "max"}, {"cnt", "count"},
+    {"total", "sum"},    {"earliest", "first"}, {"latest", "last"}, {"size", "count"},
 };
 
 bool IsNumeric(ValueType type) { return type == ValueType::kInt || type == ValueType::kFloat; }

@@ -86,7 +86,7 @@ struct CompensatedSum {
   double sum = 0;
   double comp = 0;
 
-  void Add(double x) {
+  [[gnu::always_inline]] void Add(double x) {
     const double t = sum + x;
     comp += std::abs(sum) >= std::abs(x) ? (sum - t) + x : (x - t) + sum;
     sum = t;
@@ -178,59 +178,57 @@ inline bool Earlier(Timestamp t1, uint64_t s1, Timestamp t2, uint64_t s2) {
   return t1 < t2 || (t1 == t2 && s1 < s2);
 }
 
-// A multiset of values with signed multiplicities: a sorted, consolidated run plus an unsorted
-// tail of recent changes, merged when the tail outgrows the run (amortised O(log n) per change,
-// contiguous memory, no node per value).
+// A multiset of values with signed multiplicities: one vector holding a sorted, consolidated
+// prefix and an unsorted tail of recent changes, merged when the tail outgrows the prefix
+// (amortised O(log n) per change, contiguous memory, no node per value).
 template <class T>
 class ValueBag {
  public:
   using Entry = std::pair<T, int64_t>;
 
   void Add(const T& value, int64_t count) {
-    pending_.emplace_back(value, count);
-    if (pending_.size() >= 16 && pending_.size() >= sorted_.size()) Consolidate();
+    entries_.emplace_back(value, count);
+    const size_t tail = entries_.size() - sorted_;
+    if (tail >= 16 && tail >= sorted_) Consolidate();
   }
   void AddAll(const ValueBag& other) {
-    for (const Entry& e : other.sorted_) Add(e.first, e.second);
-    for (const Entry& e : other.pending_) Add(e.first, e.second);
+    for (const Entry& e : other.entries_) Add(e.first, e.second);
   }
   // Sorted by value, equal values combined, zero counts dropped. Negative counts only come
   // from inconsistent input (a retraction of a value never inserted) and are skipped by readers.
   const std::vector<Entry>& Consolidated() {
     Consolidate();
-    return sorted_;
+    return entries_;
   }
 
  private:
   void Consolidate() {
-    if (pending_.empty()) return;
+    if (sorted_ == entries_.size()) return;
     const auto less = [](const Entry& a, const Entry& b) { return a.first < b.first; };
-    const size_t mid = sorted_.size();
-    sorted_.insert(sorted_.end(), std::make_move_iterator(pending_.begin()),
-                   std::make_move_iterator(pending_.end()));
-    pending_.clear();
-    std::sort(sorted_.begin() + mid, sorted_.end(), less);
-    std::inplace_merge(sorted_.begin(), sorted_.begin() + mid, sorted_.end(), less);
+    std::sort(entries_.begin() + sorted_, entries_.end(), less);
+    std::inplace_merge(entries_.begin(), entries_.begin() + sorted_, entries_.end(), less);
     size_t out = 0;
-    for (size_t i = 0; i < sorted_.size(); ++i) {
-      if (out > 0 && !(sorted_[out - 1].first < sorted_[i].first)) {
-        sorted_[out - 1].second += sorted_[i].second;
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      if (out > 0 && !(entries_[out - 1].first < entries_[i].first)) {
+        entries_[out - 1].second += entries_[i].second;
       } else {
-        if (out > 0 && sorted_[out - 1].second == 0) --out;
-        if (out != i) sorted_[out] = std::move(sorted_[i]);
+        if (out > 0 && entries_[out - 1].second == 0) --out;
+        if (out != i) entries_[out] = std::move(entries_[i]);
         ++out;
       }
     }
-    if (out > 0 && sorted_[out - 1].second == 0) --out;
-    sorted_.resize(out);
-    if (sorted_.capacity() > 4 * sorted_.size() + 16) sorted_.shrink_to_fit();
+    if (out > 0 && entries_[out - 1].second == 0) --out;
+    entries_.resize(out);
+    if (entries_.capacity() > 4 * entries_.size() + 16) entries_.shrink_to_fit();
+    sorted_ = entries_.size();
   }
 
-  std::vector<Entry> sorted_;
-  std::vector<Entry> pending_;
+  std::vector<Entry> entries_;
+  size_t sorted_ = 0;  // entries_[0, sorted_) is consolidated
 };
 
-// Values with their event time and arrival number, for retractable first/last.
+// Values with their event time and arrival number, for retractable first/last; laid out like
+// ValueBag, sorted by (time, arrival).
 template <class T>
 class TimedBag {
  public:
@@ -242,17 +240,18 @@ class TimedBag {
   };
 
   void Insert(Timestamp time, uint64_t seq, const T& value, int64_t count) {
-    pending_.push_back(Entry{time, seq, value, count});
-    if (pending_.size() >= 16 && pending_.size() >= sorted_.size()) Consolidate();
+    entries_.push_back(Entry{time, seq, value, count});
+    const size_t tail = entries_.size() - sorted_;
+    if (tail >= 16 && tail >= sorted_) Consolidate();
   }
   // Cancels `count` earlier insertions of `value` at `time`, latest arrival first, so that an
   // upstream that retracts what it just emitted undoes exactly that. Unmatched retractions
   // (inconsistent input) are ignored.
   void Retract(Timestamp time, const T& value, int64_t count) {
     Consolidate();
-    auto lo = std::lower_bound(sorted_.begin(), sorted_.end(), time,
+    auto lo = std::lower_bound(entries_.begin(), entries_.end(), time,
                                [](const Entry& e, Timestamp t) { return e.time < t; });
-    auto hi = std::upper_bound(lo, sorted_.end(), time,
+    auto hi = std::upper_bound(lo, entries_.end(), time,
                                [](Timestamp t, const Entry& e) { return t < e.time; });
     for (auto it = hi; it != lo && count > 0;) {
       --it;
@@ -261,22 +260,22 @@ class TimedBag {
       it->count -= take;
       count -= take;
     }
-    sorted_.erase(std::remove_if(lo, hi, [](const Entry& e) { return e.count == 0; }), hi);
+    entries_.erase(std::remove_if(lo, hi, [](const Entry& e) { return e.count == 0; }), hi);
+    sorted_ = entries_.size();
   }
   void AddAll(const TimedBag& other) {
-    for (const Entry& e : other.sorted_) Insert(e.time, e.seq, e.value, e.count);
-    for (const Entry& e : other.pending_) Insert(e.time, e.seq, e.value, e.count);
+    for (const Entry& e : other.entries_) Insert(e.time, e.seq, e.value, e.count);
   }
   const Entry* First() {
     Consolidate();
-    for (const Entry& e : sorted_) {
+    for (const Entry& e : entries_) {
       if (e.count > 0) return &e;
     }
     return nullptr;
   }
   const Entry* Last() {
     Consolidate();
-    for (auto it = sorted_.rbegin(); it != sorted_.rend(); ++it) {
+    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
       if (it->count > 0) return &*it;
     }
     return nullptr;
@@ -284,20 +283,17 @@ class TimedBag {
 
  private:
   void Consolidate() {
-    if (pending_.empty()) return;
+    if (sorted_ == entries_.size()) return;
     const auto less = [](const Entry& a, const Entry& b) {
       return Earlier(a.time, a.seq, b.time, b.seq);
     };
-    const size_t mid = sorted_.size();
-    sorted_.insert(sorted_.end(), std::make_move_iterator(pending_.begin()),
-                   std::make_move_iterator(pending_.end()));
-    pending_.clear();
-    std::sort(sorted_.begin() + mid, sorted_.end(), less);
-    std::inplace_merge(sorted_.begin(), sorted_.begin() + mid, sorted_.end(), less);
+    std::sort(entries_.begin() + sorted_, entries_.end(), less);
+    std::inplace_merge(entries_.begin(), entries_.begin() + sorted_, entries_.end(), less);
+    sorted_ = entries_.size();
   }
 
-  std::vector<Entry> sorted_;
-  std::vector<Entry> pending_;
+  std::vector<Entry> entries_;
+  size_t sorted_ = 0;  // entries_[0, sorted_) is in (time, arrival) order
 };
 
 template <class T>
@@ -355,6 +351,52 @@ Value BagMedian(ValueBag<T>* bag) {
     }
   } else {
     return Value::Null();  // MakeAggregate only allows numeric medians
+  }
+}
+
+// What Update does for an aggregate, resolved at construction so the per-record loop is one
+// switch. Type-dependent codes are base + TypeIndex(type).
+enum UpdateCode : uint8_t {
+  kNoUpdate,  // count(), count(x), median and retractable min/max/first/last: group-level state
+  kIntSum,
+  kFloatSum,
+  kVarUpdate,
+  kMinBase = 4,
+  kMaxBase = 8,
+  kFirstBase = 12,
+  kLastBase = 16,
+};
+
+uint8_t TypeIndex(ValueType type) {
+  switch (type) {
+    case ValueType::kBool:
+      return 0;
+    case ValueType::kInt:
+      return 1;
+    case ValueType::kString:
+      return 3;
+    case ValueType::kFloat:
+    case ValueType::kNull:
+      break;
+  }
+  return 2;
+}
+
+template <class T, bool kMin, class X>
+inline void UpdateMinMax(std::byte* p, const X& x, int64_t old_n) {
+  T& cur = At<Compact<T>>(p, 0).value;
+  if (old_n <= 0 || (kMin ? x < cur : cur < x)) cur = x;
+}
+
+template <class T, bool kFirst>
+inline void UpdateTimed(std::byte* p, const Value& v, int64_t old_n, Timestamp time, uint64_t seq) {
+  TimedValue<T>& cur = At<TimedValue<T>>(p, 0);
+  const bool replace = old_n <= 0 || (kFirst ? Earlier(time, seq, cur.time, cur.seq)
+                                             : Earlier(cur.time, cur.seq, time, seq));
+  if (replace) {
+    cur.time = time;
+    cur.seq = seq;
+    cur.value = Get<T>(v);
   }
 }
 
@@ -429,7 +471,7 @@ AggregateStates::AggregateStates(const std::vector<AggregateDef>& aggregates, Mo
     group.first_op = static_cast<uint32_t>(ops_.size());
     for (size_t i : members[g]) {
       const AggregateDef& def = aggregates[i];
-      Op op{def.kind, group.type, false, static_cast<uint32_t>(g), offset, i};
+      Op op{def.kind, group.type, false, kNoUpdate, static_cast<uint32_t>(g), offset, i};
       size_t size = 0;
       switch (def.kind) {
         case AggregateKind::kSum:
@@ -456,17 +498,52 @@ AggregateStates::AggregateStates(const std::vector<AggregateDef>& aggregates, Mo
           break;
       }
       if (op.compact) can_retract_ = false;
+      switch (def.kind) {
+        case AggregateKind::kSum:
+        case AggregateKind::kAvg:
+          op.update = group.type == ValueType::kInt ? kIntSum : kFloatSum;
+          break;
+        case AggregateKind::kVar:
+        case AggregateKind::kStddev:
+          op.update = kVarUpdate;
+          break;
+        case AggregateKind::kMin:
+          if (op.compact) op.update = kMinBase + TypeIndex(group.type);
+          break;
+        case AggregateKind::kMax:
+          if (op.compact) op.update = kMaxBase + TypeIndex(group.type);
+          break;
+        case AggregateKind::kFirst:
+          if (op.compact) op.update = kFirstBase + TypeIndex(group.type);
+          break;
+        case AggregateKind::kLast:
+          if (op.compact) op.update = kLastBase + TypeIndex(group.type);
+          break;
+        case AggregateKind::kCount:
+        case AggregateKind::kCountNonNull:
+        case AggregateKind::kMedian:
+          break;
+      }
       offset += Align8(size);
       ops_.push_back(op);
     }
     group.end_op = static_cast<uint32_t>(ops_.size());
   }
   state_size_ = offset;
+  for (const ArgumentGroup& group : groups_) {
+    all_columns_ = all_columns_ && group.column.has_value();
+    columns_.push_back(group.column.value_or(0));
+    min_row_size_ = std::max(min_row_size_, group.column.value_or(0) + 1);
+  }
 }
 
 AggregateStates::~AggregateStates() = default;
 
 void AggregateStates::EvaluateArguments(const Row& row, Value* scratch, const Value** args) const {
+  if (all_columns_ && row.size() >= min_row_size_) {
+    for (size_t g = 0; g < columns_.size(); ++g) args[g] = &row[columns_[g]];
+    return;
+  }
   for (size_t g = 0; g < groups_.size(); ++g) {
     const ArgumentGroup& group = groups_[g];
     if (group.column.has_value() && *group.column < row.size()) {
@@ -483,13 +560,8 @@ int64_t AggregateStates::GetCount(const std::byte* state, uint32_t offset) const
   return c != kSpilled ? c : spilled_.at(state + offset);
 }
 
-int64_t AggregateStates::AddCount(std::byte* state, uint32_t offset, int64_t diff) const {
+int64_t AggregateStates::AddSpilled(std::byte* state, uint32_t offset, int64_t diff) const {
   int32_t& c = At<int32_t>(state, offset);
-  int32_t sum;
-  if (c != kSpilled && !__builtin_add_overflow(c, diff, &sum) && sum != kSpilled) {
-    c = sum;
-    return sum;
-  }
   if (c != kSpilled) {
     spilled_[state + offset] = c;
     c = kSpilled;
@@ -506,9 +578,8 @@ void AggregateStates::Initialize(std::byte* state) const {
   for (const ArgumentGroup& group : groups_) {
     new (state + group.nonnull_offset) int32_t(0);
     if (group.bag_offset != 0) {
-      WithType(group.type, [&]<class T>(std::type_identity<T>) {
-        new (state + group.bag_offset) BagPtr<T>();
-      });
+      WithType(group.type,
+               [&]<class T>(std::type_identity<T>) { new (state + group.bag_offset) BagPtr<T>(); });
     }
     if (group.timed_offset != 0) {
       WithType(group.type, [&]<class T>(std::type_identity<T>) {
@@ -609,56 +680,53 @@ void AggregateStates::UpdateGroup(std::byte* state, const ArgumentGroup& group, 
       }
     });
   }
+  // Numeric arguments are read out of the Value once, not once per aggregate.
+  const bool is_int = v.type() == ValueType::kInt;
+  const int64_t i64 = is_int ? v.AsInt() : 0;
+  const double f64 =
+      is_int ? static_cast<double>(i64) : (v.type() == ValueType::kFloat ? v.AsFloat() : 0.0);
   for (uint32_t i = group.first_op; i < group.end_op; ++i) {
     const Op& op = ops_[i];
     std::byte* p = state + op.offset;
-    switch (op.kind) {
-      case AggregateKind::kSum:
-      case AggregateKind::kAvg:
-        if (op.type == ValueType::kInt) {
-          IntSum& s = *std::launder(reinterpret_cast<IntSum*>(p));
-          s.set(s.get() + static_cast<Int128>(v.AsInt()) * diff);
+    switch (op.update) {
+      case kNoUpdate:
+        break;
+      case kIntSum: {
+        IntSum& s = At<IntSum>(p, 0);
+        s.set(s.get() + static_cast<Int128>(i64) * diff);
+        break;
+      }
+      case kFloatSum: {
+        CompensatedSum& s = At<CompensatedSum>(p, 0);
+        if (diff == 1) {
+          s.Add(f64);
         } else {
-          CompensatedSum& s = *std::launder(reinterpret_cast<CompensatedSum*>(p));
-          s.AddScaled(v.AsNumber(), diff);
-          if (new_n == 0) s = CompensatedSum{};  // no rounding residue in an emptied window
+          s.AddScaled(f64, diff);
         }
+        if (new_n == 0) s = CompensatedSum{};  // no rounding residue in an emptied window
         break;
-      case AggregateKind::kMin:
-      case AggregateKind::kMax:
-        if (op.compact) {
-          const bool is_min = op.kind == AggregateKind::kMin;
-          WithType(op.type, [&]<class T>(std::type_identity<T>) {
-            T& cur = At<Compact<T>>(p, 0).value;
-            const auto& x = Get<T>(v);
-            if (old_n <= 0 || (is_min ? x < cur : cur < x)) cur = x;
-          });
-        }
+      }
+      case kVarUpdate:
+        At<VarState>(p, 0).Add(f64, diff, old_n, new_n);
         break;
-      case AggregateKind::kFirst:
-      case AggregateKind::kLast:
-        if (op.compact) {
-          const bool is_first = op.kind == AggregateKind::kFirst;
-          WithType(op.type, [&]<class T>(std::type_identity<T>) {
-            TimedValue<T>& cur = At<TimedValue<T>>(p, 0);
-            const bool replace = old_n <= 0 || (is_first ? Earlier(time, seq, cur.time, cur.seq)
-                                                         : Earlier(cur.time, cur.seq, time, seq));
-            if (replace) {
-              cur.time = time;
-              cur.seq = seq;
-              cur.value = Get<T>(v);
-            }
-          });
-        }
-        break;
-      case AggregateKind::kVar:
-      case AggregateKind::kStddev:
-        At<VarState>(p, 0).Add(v.AsNumber(), diff, old_n, new_n);
-        break;
-      case AggregateKind::kCount:
-      case AggregateKind::kCountNonNull:
-      case AggregateKind::kMedian:
-        break;
+      // clang-format off
+      case kMinBase + 0: UpdateMinMax<bool, true>(p, v.AsBool(), old_n); break;
+      case kMinBase + 1: UpdateMinMax<int64_t, true>(p, i64, old_n); break;
+      case kMinBase + 2: UpdateMinMax<double, true>(p, f64, old_n); break;
+      case kMinBase + 3: UpdateMinMax<std::string, true>(p, v.AsString(), old_n); break;
+      case kMaxBase + 0: UpdateMinMax<bool, false>(p, v.AsBool(), old_n); break;
+      case kMaxBase + 1: UpdateMinMax<int64_t, false>(p, i64, old_n); break;
+      case kMaxBase + 2: UpdateMinMax<double, false>(p, f64, old_n); break;
+      case kMaxBase + 3: UpdateMinMax<std::string, false>(p, v.AsString(), old_n); break;
+      case kFirstBase + 0: UpdateTimed<bool, true>(p, v, old_n, time, seq); break;
+      case kFirstBase + 1: UpdateTimed<int64_t, true>(p, v, old_n, time, seq); break;
+      case kFirstBase + 2: UpdateTimed<double, true>(p, v, old_n, time, seq); break;
+      case kFirstBase + 3: UpdateTimed<std::string, true>(p, v, old_n, time, seq); break;
+      case kLastBase + 0: UpdateTimed<bool, false>(p, v, old_n, time, seq); break;
+      case kLastBase + 1: UpdateTimed<int64_t, false>(p, v, old_n, time, seq); break;
+      case kLastBase + 2: UpdateTimed<double, false>(p, v, old_n, time, seq); break;
+      case kLastBase + 3: UpdateTimed<std::string, false>(p, v, old_n, time, seq); break;
+        // clang-format on
     }
   }
 }
@@ -757,8 +825,8 @@ void AggregateStates::Finalize(std::byte* state, Value* out) const {
         } else if (op.type == ValueType::kInt) {
           // An int64 overflow has no right int answer: null rather than a wrapped number.
           const Int128 s = At<IntSum>(p, 0).get();
-          const bool fits = s >= std::numeric_limits<int64_t>::min() &&
-                            s <= std::numeric_limits<int64_t>::max();
+          const bool fits =
+              s >= std::numeric_limits<int64_t>::min() && s <= std::numeric_limits<int64_t>::max();
           result = fits ? Value::Int(static_cast<int64_t>(s)) : Value::Null();
         } else {
           result = Value::Float(At<CompensatedSum>(p, 0).value());

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -76,28 +77,43 @@ class AggregateStates {
     uint32_t first_op = 0;      // ops_[first_op, end_op) use this argument
     uint32_t end_op = 0;
   };
+  // A bare column per argument (the usual case): evaluation is a pointer into the row.
+  bool all_columns_ = true;
+  std::vector<size_t> columns_;
+  size_t min_row_size_ = 0;
   struct Op {
     AggregateKind kind;
     ValueType type;  // the argument's static type
     bool compact;    // min/max/first/last: one value instead of the group's multiset
+    uint8_t update;  // kind, type and compact resolved to one switch case (see .cc)
     uint32_t group;
     uint32_t offset;
     size_t output;  // index in the AggregateDef list
   };
 
-  void UpdateGroup(std::byte* state, const ArgumentGroup& group, const Value& value,
-                   Timestamp time, uint64_t seq, Diff diff) const;
+  void UpdateGroup(std::byte* state, const ArgumentGroup& group, const Value& value, Timestamp time,
+                   uint64_t seq, Diff diff) const;
 
   // Counts take 4 bytes: a window rarely sees 2^31 records, and the bytes matter at a million
   // windows. A count that would overflow holds kSpilled and lives in spilled_ instead.
   static constexpr int32_t kSpilled = INT32_MIN;
   int64_t GetCount(const std::byte* state, uint32_t offset) const;
   // Returns the new count.
-  int64_t AddCount(std::byte* state, uint32_t offset, int64_t diff) const;
+  int64_t AddCount(std::byte* state, uint32_t offset, int64_t diff) const {
+    int32_t c;
+    std::memcpy(&c, state + offset, sizeof(c));
+    int32_t sum;
+    if (c != kSpilled && !__builtin_add_overflow(c, diff, &sum) && sum != kSpilled) {
+      std::memcpy(state + offset, &sum, sizeof(sum));
+      return sum;
+    }
+    return AddSpilled(state, offset, diff);
+  }
+  int64_t AddSpilled(std::byte* state, uint32_t offset, int64_t diff) const;
   void DropSpilled(const std::byte* state, uint32_t offset) const;
 
   std::vector<ArgumentGroup> groups_;
-  std::vector<Op> ops_;                 // ordered by group; count() ops last
+  std::vector<Op> ops_;                // ordered by group; count() ops last
   std::vector<size_t> count_outputs_;  // outputs of count()
   mutable std::unordered_map<const std::byte*, int64_t> spilled_;  // by counter address
   size_t state_size_ = 0;

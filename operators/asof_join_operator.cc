@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstring>
 #include <functional>
 #include <queue>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -109,8 +107,8 @@ class AsofJoinOperator::Impl {
     RowPtr row;
   };
 
-  // Positions in a key's right records kept between successive lookups at non-decreasing
-  // times, so that matching a time-sorted batch is a linear merge rather than binary searches.
+  // Positions in a key's right records kept between successive lookups, so that matching left
+  // rows that come in time order (per key) moves forward a little instead of searching.
   struct Cursor {
     bool valid = false;
     Timestamp time = 0;
@@ -120,6 +118,7 @@ class AsofJoinOperator::Impl {
 
   struct KeyState {
     Row key;
+    size_t key_hash = 0;
     bool live = false;
     bool unmatchable = false;  // a null `by` value with null_keys_match = false
     bool dirty = false;
@@ -179,7 +178,7 @@ class AsofJoinOperator::Impl {
   keyed::StepOutput step_;
   keyed::ChangeArena left_changes_;  // this step's left changes, in arrival order
 
-  std::unordered_map<Row, uint32_t, keyed::KeyHash, keyed::KeyEq> key_ids_;
+  keyed::KeyIndex key_ids_;
   std::vector<KeyState> keys_;
   std::vector<uint32_t> free_ids_;
   std::vector<uint32_t> dirty_;
@@ -192,6 +191,7 @@ class AsofJoinOperator::Impl {
   // Watermark minus allowed_lateness: records below are late.
   Timestamp left_horizon_ = kMinTime, right_horizon_ = kMinTime;
   uint64_t late_records_ = 0;
+  bool left_finished_ = false;  // the left horizon reached +inf (and right state was swept)
 
   Row out_row_, combined_, late_row_;
 };
@@ -206,11 +206,15 @@ bool AsofJoinOperator::Impl::HasNullKey(const Row& row, const std::vector<size_t
 }
 
 uint32_t AsofJoinOperator::Impl::KeyFor(const Row& row, const std::vector<size_t>& by) {
-  auto it = key_ids_.find(keyed::KeyView{&row, &by});
-  if (it != key_ids_.end()) return it->second;
-  Row key;
-  key.reserve(by.size());
-  for (size_t c : by) key.push_back(row[c]);
+  const size_t hash = keyed::HashKey(row, by);
+  const uint32_t found = key_ids_.Find(hash, [&](uint32_t id) {
+    const Row& key = keys_[id].key;
+    for (size_t i = 0; i < by.size(); ++i) {
+      if (!(row[by[i]] == key[i])) return false;
+    }
+    return true;
+  });
+  if (found != keyed::KeyIndex::kNotFound) return found;
   uint32_t id;
   if (!free_ids_.empty()) {
     id = free_ids_.back();
@@ -222,8 +226,9 @@ uint32_t AsofJoinOperator::Impl::KeyFor(const Row& row, const std::vector<size_t
   KeyState& k = keys_[id];
   k.live = true;
   k.unmatchable = !spec_.null_keys_match && HasNullKey(row, by);
-  k.key = key;
-  key_ids_.emplace(std::move(key), id);
+  for (size_t c : by) k.key.push_back(row[c]);
+  k.key_hash = hash;
+  key_ids_.Insert(hash, id);
   return id;
 }
 
@@ -465,8 +470,9 @@ AsofJoinOperator::Impl::Match AsofJoinOperator::Impl::Evaluate(const KeyState& k
   }
   if (cursor) *cursor = {true, time, lower, upper};
 
-  // Backward candidate: the last present record before `end` (the last to arrive among equal
-  // times); forward candidate: the first present one from `begin` (the first to arrive).
+  // Backward candidate: the last present record at or before the time (strictly before when
+  // !allow_exact), so the last to arrive among equal times; forward candidate: the first
+  // present one at or after it (strictly after), so the first to arrive.
   size_t backward = kNone, forward = kNone;
   if (spec_.direction != AsofJoinDirection::kForward) {
     for (size_t i = spec_.allow_exact ? upper : lower; i-- > 0;) {
@@ -638,7 +644,11 @@ void AsofJoinOperator::Impl::CompactRight(uint32_t id) {
   KeyState& k = keys_[id];
   std::vector<RightEntry>& r = k.right;
   Timestamp horizon = Horizon();
-  if (!k.left.empty()) horizon = std::min(horizon, k.left.front().time);
+  if (!k.left.empty()) {
+    horizon = std::min(horizon, k.left.front().time);
+  } else if (left_horizon_ == kMaxTime) {
+    horizon = kMaxTime;  // no left row held, none to come: nothing to match any more
+  }
   const size_t below = static_cast<size_t>(
       std::partition_point(r.begin(), r.end(),
                            [horizon](const RightEntry& e) { return e.time < horizon; }) -
@@ -700,7 +710,7 @@ void AsofJoinOperator::Impl::CompactRight(uint32_t id) {
 void AsofJoinOperator::Impl::MaybeForget(uint32_t id) {
   KeyState& k = keys_[id];
   if (!k.live || k.dirty || !k.right.empty() || !k.left.empty()) return;
-  key_ids_.erase(k.key);
+  key_ids_.Erase(k.key_hash, id);
   k = KeyState();
   free_ids_.push_back(id);
 }
@@ -752,6 +762,15 @@ Status AsofJoinOperator::Impl::Advance(std::span<const Timestamp> input_watermar
     k.queued_compaction.reset();
     CompactRight(id);
     dirty.push_back(id);
+  }
+  // No left row will come any more: right records are only kept for the rows still held.
+  if (left_horizon_ == kMaxTime && !left_finished_) {
+    left_finished_ = true;
+    for (uint32_t id = 0; id < keys_.size(); ++id) {
+      if (!keys_[id].live) continue;
+      CompactRight(id);
+      dirty.push_back(id);
+    }
   }
   for (uint32_t id : dirty) MaybeForget(id);
   step_.Finish();

@@ -64,6 +64,12 @@ struct AsofJoinOperatorSpec {
 // - State: right records are compacted below min(W_left - L, W_right - L, oldest held left
 //   row): backward/nearest keep the latest one below (dropped once beyond tolerance, or when
 //   no left record can come), forward keeps none. Keys with no state are forgotten.
+// - Keys compare by type and value: an int `by` value never equals a float one, so the planner
+//   should give both sides' `by` fields the same type.
+// - Cost: a step's left changes are buffered packed (keyed_buffers.h), then matched against
+//   their key's right records (sorted by time, arrival) with a cursor that moves forward; a
+//   row whose match is already final is emitted without ever being held. So a static run is
+//   one pass over its input per side plus a merge, and holds nothing once it has emitted.
 class AsofJoinOperator final : public Operator {
  public:
   static constexpr int kLeftPort = 0;

@@ -6,112 +6,20 @@
 #include <optional>
 #include <queue>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
+
+#include "operators/keyed_buffers.h"
 
 namespace runnel {
 namespace {
+
+using keyed::ChangeArena;
+using keyed::Distance;
 
 constexpr size_t kNone = static_cast<size_t>(-1);
 
 // True when no change at a time <= t can still arrive (the watermark itself is still open).
 bool Passed(Timestamp watermark, Timestamp t) { return watermark == kMaxTime || watermark > t; }
-
-// later - earlier, saturating instead of overflowing for absurd times.
-Timestamp Distance(Timestamp later, Timestamp earlier) {
-  Timestamp d;
-  if (__builtin_sub_overflow(later, earlier, &d)) return kMaxTime;
-  return d;
-}
-
-size_t HashValue(size_t h, const Value& v) { return (h ^ v.Hash()) * 0x100000001b3ULL; }
-constexpr size_t kHashSeed = 0xcbf29ce484222325ULL;
-
-// The `by` values of a record, looked up without copying them out of the row.
-struct KeyView {
-  const Row* row;
-  const std::vector<size_t>* columns;
-};
-
-struct KeyHash {
-  using is_transparent = void;
-  size_t operator()(const Row& key) const {
-    size_t h = kHashSeed;
-    for (const Value& v : key) h = HashValue(h, v);
-    return h;
-  }
-  size_t operator()(const KeyView& view) const {
-    size_t h = kHashSeed;
-    for (size_t c : *view.columns) h = HashValue(h, (*view.row)[c]);
-    return h;
-  }
-};
-
-struct KeyEq {
-  using is_transparent = void;
-  bool operator()(const Row& a, const Row& b) const { return a == b; }
-  bool operator()(const KeyView& v, const Row& key) const {
-    for (size_t i = 0; i < key.size(); ++i) {
-      if (!((*v.row)[(*v.columns)[i]] == key[i])) return false;
-    }
-    return true;
-  }
-  bool operator()(const Row& key, const KeyView& v) const { return (*this)(v, key); }
-};
-
-// One Advance's output. Changes stream straight through when the step cannot cancel anything
-// (it emits no retraction), which keeps a static run free of copies; otherwise they are
-// buffered and the step's net changes (equal rows at equal times summed, zeros dropped) are
-// emitted in first-appearance order.
-class StepOutput {
- public:
-  explicit StepOutput(Output* out) : out_(out) {}
-
-  void Begin(bool consolidate) { consolidate_ = consolidate; }
-
-  void Add(const Row& row, Timestamp time, Diff diff) {
-    if (diff == 0) return;
-    if (consolidate_) {
-      changes_.push_back({row, time, diff});
-    } else {
-      out_->Emit(row, time, diff);
-    }
-  }
-
-  void Finish() {
-    if (changes_.empty()) return;
-    const auto hash = [this](size_t i) {
-      size_t h = kHashSeed ^ std::hash<Timestamp>()(changes_[i].time);
-      for (const Value& v : changes_[i].row) h = HashValue(h, v);
-      return h;
-    };
-    const auto equal = [this](size_t a, size_t b) {
-      return changes_[a].time == changes_[b].time && changes_[a].row == changes_[b].row;
-    };
-    std::unordered_set<size_t, decltype(hash), decltype(equal)> first(changes_.size(), hash, equal);
-    for (size_t i = 0; i < changes_.size(); ++i) {
-      auto [it, inserted] = first.insert(i);
-      if (inserted) continue;
-      changes_[*it].diff += changes_[i].diff;
-      changes_[i].diff = 0;
-    }
-    for (const Change& c : changes_) {
-      if (c.diff != 0) out_->Emit(c.row, c.time, c.diff);
-    }
-    changes_.clear();
-  }
-
- private:
-  struct Change {
-    Row row;
-    Timestamp time;
-    Diff diff;
-  };
-  Output* out_;
-  bool consolidate_ = false;
-  std::vector<Change> changes_;
-};
 
 bool ByTime(const auto& a, const auto& b) { return a.time < b.time; }
 bool ByTimeSeq(const auto& a, const auto& b) {
@@ -153,8 +61,17 @@ class DedupOperator::Impl {
 
   struct KeyState {
     Row key;
+    size_t key_hash = 0;
     bool live = false;
     bool dirty = false;
+    // This step, when the key held nothing before it and gets only insertions in time order
+    // (a static run, or a key seen again after its state was forgotten): its statuses are
+    // computed while streaming through the arena, and only what must be held is unpacked.
+    bool fast = false;
+    std::optional<Timestamp> last_time;    // of this step's entries, to check their order
+    std::optional<Timestamp> fast_anchor;  // time of the last kept record so far
+    const char* fast_candidate = nullptr;  // last kept entry below the horizon
+    uint64_t fast_candidate_seq = 0;
     std::vector<Record> records;  // sorted by (time, seq), one per unit of multiplicity
     std::vector<PendingChange> pending;
     std::vector<Record> waiting;  // retractions that came before their insertion
@@ -163,6 +80,8 @@ class DedupOperator::Impl {
   };
 
   uint32_t KeyFor(const Row& row);
+  void FastInsert(KeyState& k, const char* entry);
+  void HoldFastCandidate(KeyState& k);
   bool Apply(KeyState& k);
   void Remove(KeyState& k, PendingChange& change);
   void Settle(uint32_t id);
@@ -172,9 +91,11 @@ class DedupOperator::Impl {
   const DedupOperatorSpec spec_;
   const bool updates_;
   Output* late_;
-  StepOutput step_;
+  keyed::StepOutput step_;
+  ChangeArena changes_;  // this step's changes, in arrival order
+  Row scratch_;
 
-  std::unordered_map<Row, uint32_t, KeyHash, KeyEq> key_ids_;
+  keyed::KeyIndex key_ids_;
   std::vector<KeyState> keys_;
   std::vector<uint32_t> free_ids_;
   std::vector<uint32_t> dirty_;
@@ -189,11 +110,15 @@ class DedupOperator::Impl {
 };
 
 uint32_t DedupOperator::Impl::KeyFor(const Row& row) {
-  auto it = key_ids_.find(KeyView{&row, &spec_.by});
-  if (it != key_ids_.end()) return it->second;
-  Row key;
-  key.reserve(spec_.by.size());
-  for (size_t c : spec_.by) key.push_back(row[c]);
+  const size_t hash = keyed::HashKey(row, spec_.by);
+  const uint32_t found = key_ids_.Find(hash, [&](uint32_t id) {
+    const Row& key = keys_[id].key;
+    for (size_t i = 0; i < spec_.by.size(); ++i) {
+      if (!(row[spec_.by[i]] == key[i])) return false;
+    }
+    return true;
+  });
+  if (found != keyed::KeyIndex::kNotFound) return found;
   uint32_t id;
   if (!free_ids_.empty()) {
     id = free_ids_.back();
@@ -204,8 +129,9 @@ uint32_t DedupOperator::Impl::KeyFor(const Row& row) {
   }
   KeyState& k = keys_[id];
   k.live = true;
-  k.key = key;
-  key_ids_.emplace(std::move(key), id);
+  for (size_t c : spec_.by) k.key.push_back(row[c]);
+  k.key_hash = hash;
+  key_ids_.Insert(hash, id);
   return id;
 }
 
@@ -218,12 +144,54 @@ void DedupOperator::Impl::OnChange(const Row& row, Timestamp time, Diff diff) {
   }
   const uint32_t id = KeyFor(row);
   KeyState& k = keys_[id];
-  k.pending.push_back({time, seq_, diff, row});
-  seq_ += static_cast<uint64_t>(diff > 0 ? diff : 1);
   if (!k.dirty) {
     k.dirty = true;
     dirty_.push_back(id);
+    k.fast = k.records.empty() && k.waiting.empty();
+    k.last_time.reset();
   }
+  if (diff < 0 || (k.last_time && time < *k.last_time)) k.fast = false;
+  k.last_time = time;
+  changes_.Append(time, diff, id, row);
+}
+
+// One entry of a fast key (see KeyState::fast), in time order: decided at once against the
+// last kept record. What is final is emitted and forgotten straight from the arena; what can
+// still change (at or after the horizon), and the last kept record below the horizon while
+// its window reaches it, is held as a Record.
+void DedupOperator::Impl::FastInsert(KeyState& k, const char* entry) {
+  const Timestamp time = ChangeArena::TimeOf(entry);
+  for (Diff n = 0; n < ChangeArena::DiffOf(entry); ++n) {
+    const bool kept = !k.fast_anchor || Distance(time, *k.fast_anchor) >= spec_.within;
+    if (kept) k.fast_anchor = time;
+    const bool emit = kept && (updates_ || Passed(watermark_, time));
+    if (emit) {
+      scratch_ = ChangeArena::Unpack(entry);
+      step_.Add(scratch_, time, 1);
+    }
+    const uint64_t seq = seq_++;
+    if (time < horizon_) {
+      if (kept) {
+        k.fast_candidate = entry;
+        k.fast_candidate_seq = seq;
+      } else {
+        ++duplicates_;
+      }
+      continue;
+    }
+    HoldFastCandidate(k);
+    k.records.push_back({time, seq, ChangeArena::Unpack(entry), kept, emit});
+  }
+}
+
+void DedupOperator::Impl::HoldFastCandidate(KeyState& k) {
+  if (!k.fast_candidate) return;
+  const Timestamp time = ChangeArena::TimeOf(k.fast_candidate);
+  if (horizon_ != kMaxTime && Distance(horizon_, time) < spec_.within) {
+    k.records.insert(k.records.begin(), {time, k.fast_candidate_seq,
+                                         ChangeArena::Unpack(k.fast_candidate), true, true});
+  }
+  k.fast_candidate = nullptr;
 }
 
 void DedupOperator::Impl::Remove(KeyState& k, PendingChange& change) {
@@ -386,7 +354,7 @@ void DedupOperator::Impl::Evict(uint32_t id) {
 void DedupOperator::Impl::MaybeForget(uint32_t id) {
   KeyState& k = keys_[id];
   if (!k.live || k.dirty || !k.records.empty() || !k.waiting.empty()) return;
-  key_ids_.erase(k.key);
+  key_ids_.Erase(k.key_hash, id);
   k = KeyState();
   free_ids_.push_back(id);
 }
@@ -402,15 +370,36 @@ Status DedupOperator::Impl::Advance(std::span<const Timestamp> input_watermarks,
   // step's records and bounds what must be kept.
   horizon_ = SubtractSaturating(watermark_, spec_.allowed_lateness);
 
+  // Keys on the slow path get their changes as Rows and go through Apply; fast keys stream.
+  changes_.ForEach([this](const char* entry) {
+    KeyState& k = keys_[ChangeArena::KeyOf(entry)];
+    if (k.fast) return;
+    const Diff diff = ChangeArena::DiffOf(entry);
+    k.pending.push_back({ChangeArena::TimeOf(entry), seq_, diff, ChangeArena::Unpack(entry)});
+    seq_ += static_cast<uint64_t>(diff > 0 ? diff : 1);
+  });
   bool retracts = false;
-  for (uint32_t id : dirty_) retracts = Apply(keys_[id]) || retracts;
+  for (uint32_t id : dirty_) {
+    if (!keys_[id].fast) retracts = Apply(keys_[id]) || retracts;
+  }
   step_.Begin(retracts);
+  changes_.ForEach([this](const char* entry) {
+    KeyState& k = keys_[ChangeArena::KeyOf(entry)];
+    if (k.fast) FastInsert(k, entry);
+  });
   std::vector<uint32_t> touched;
   touched.swap(dirty_);
   for (uint32_t id : touched) {
-    keys_[id].dirty = false;
+    KeyState& k = keys_[id];
+    if (k.fast) {
+      HoldFastCandidate(k);
+      k.fast = false;
+      k.fast_anchor.reset();
+    }
+    k.dirty = false;
     Settle(id);
   }
+  changes_.Clear();
   while (!due_heap_.empty() && Passed(watermark_, due_heap_.top().first)) {
     const auto [due, id] = due_heap_.top();
     due_heap_.pop();

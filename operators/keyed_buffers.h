@@ -1,6 +1,6 @@
 // Internal building blocks of the keyed, stateful operators (as-of join, dedup): looking up a
 // record's key without copying it, buffering a step's rows compactly, and emitting a step's
-// net changes. Not part of the operators' interface.
+// net changes. Not part of the operators' interface; shared so that both behave alike.
 // Threading: engine thread only, like the operators that own them.
 #pragma once
 
@@ -22,37 +22,81 @@ namespace runnel::keyed {
 inline constexpr size_t kHashSeed = 0xcbf29ce484222325ULL;
 inline size_t HashValue(size_t h, const Value& v) { return (h ^ v.Hash()) * 0x100000001b3ULL; }
 
-// The key values of a record, looked up without copying them out of the row.
-struct KeyView {
-  const Row* row;
-  const std::vector<size_t>* columns;
-};
+// Hash of the values of `row` at `columns`, mixed so that its low bits can index a
+// power-of-two table.
+inline size_t HashKey(const Row& row, const std::vector<size_t>& columns) {
+  size_t h = kHashSeed;
+  for (size_t c : columns) h = HashValue(h, row[c]);
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  return h ^ (h >> 32);
+}
 
-// Transparent hash and equality, so that a map keyed by Row is probed with a KeyView.
-struct KeyHash {
-  using is_transparent = void;
-  size_t operator()(const Row& key) const {
-    size_t h = kHashSeed;
-    for (const Value& v : key) h = HashValue(h, v);
-    return h;
-  }
-  size_t operator()(const KeyView& view) const {
-    size_t h = kHashSeed;
-    for (size_t c : *view.columns) h = HashValue(h, (*view.row)[c]);
-    return h;
-  }
-};
+// Key -> id lookup for operators that keep their per-key state in a vector indexed by id:
+// open addressing with linear probing over (hash, id) slots, so a lookup is a hash, a probe
+// or two and one comparison with the key, with no allocation. The keys themselves stay with
+// the operator, which passes an `equal(id)` test.
+class KeyIndex {
+ public:
+  static constexpr uint32_t kNotFound = UINT32_MAX;
 
-struct KeyEq {
-  using is_transparent = void;
-  bool operator()(const Row& a, const Row& b) const { return a == b; }
-  bool operator()(const KeyView& v, const Row& key) const {
-    for (size_t i = 0; i < key.size(); ++i) {
-      if (!((*v.row)[(*v.columns)[i]] == key[i])) return false;
+  template <class Equal>
+  uint32_t Find(size_t hash, Equal&& equal) const {
+    if (slots_.empty()) return kNotFound;
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.id == kNotFound) return kNotFound;
+      if (s.hash == hash && equal(s.id)) return s.id;
     }
-    return true;
   }
-  bool operator()(const Row& key, const KeyView& v) const { return (*this)(v, key); }
+
+  // REQUIRES: the key of `id` is not in the index.
+  void Insert(size_t hash, uint32_t id) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
+    Place(hash, id);
+    ++size_;
+  }
+
+  // REQUIRES: `id` was inserted with `hash`.
+  void Erase(size_t hash, uint32_t id) {
+    size_t i = hash & mask_;
+    while (slots_[i].id != id) i = (i + 1) & mask_;
+    // Backward-shift deletion: pull later entries of the probe run into the gap.
+    for (size_t j = (i + 1) & mask_; slots_[j].id != kNotFound; j = (j + 1) & mask_) {
+      const size_t home = slots_[j].hash & mask_;
+      const bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+      if (!movable) continue;
+      slots_[i] = slots_[j];
+      i = j;
+    }
+    slots_[i] = Slot();
+    --size_;
+  }
+
+ private:
+  struct Slot {
+    size_t hash = 0;
+    uint32_t id = kNotFound;
+  };
+
+  void Place(size_t hash, uint32_t id) {
+    size_t i = hash & mask_;
+    while (slots_[i].id != kNotFound) i = (i + 1) & mask_;
+    slots_[i] = {hash, id};
+  }
+
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 16 : old.size() * 2, Slot());
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.id != kNotFound) Place(s.hash, s.id);
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
 };
 
 // later - earlier, saturating instead of overflowing for absurd times.

@@ -62,8 +62,8 @@ class WindowEngine {
   Output* results_;
   Output* late_;
   bool updates_;
-  Timestamp watermark_ = kMinTime;  // the input watermark of the last Advance
-  uint64_t next_seq_ = 0;           // arrival number of the next record
+  Timestamp watermark_ = kMinTime;             // the input watermark of the last Advance
+  uint64_t next_seq_ = 0;                      // arrival number of the next record
   std::unordered_map<uint32_t, Row> emitted_;  // by slot: rows out and still open to correction
   Row row_;
   std::vector<const Value*> args_;

@@ -83,8 +83,9 @@ class FixedWindowEngine final : public WindowEngine {
   Bucket* cached_bucket_ = nullptr;
   uint32_t cached_group_ = kNoSlot;
   uint32_t cached_slot_ = kNoSlot;
-  // Windows with a lower index are past their lateness horizon.
+  // Windows with a lower index are past their lateness horizon / closed.
   int64_t min_live_k_ = kMinTime;
+  int64_t min_open_k_ = kMinTime;
   std::vector<int64_t> dirty_keys_;  // updates mode: buckets with dirty windows
   std::vector<int64_t> visit_;
   std::vector<uint32_t> candidates_;
@@ -178,14 +179,14 @@ void FixedWindowEngine::Release(uint32_t slot) {
 }
 
 void FixedWindowEngine::UpdateLiveBound() {
-  // Window k is live while EndOf(k) + lateness > watermark.
+  // Window k is open while EndOf(k) > watermark and live while EndOf(k) + lateness > watermark.
   if (watermark_ == kMinTime) {
-    min_live_k_ = kMinTime;
+    min_live_k_ = min_open_k_ = kMinTime;
   } else if (watermark_ == kMaxTime) {
-    min_live_k_ = kMaxTime;
+    min_live_k_ = min_open_k_ = kMaxTime;
   } else {
-    min_live_k_ = Clamp(
-        FloorDiv128(static_cast<Int128>(watermark_) - size_ - lateness_, hop_) + 1);
+    min_open_k_ = Clamp(FloorDiv128(static_cast<Int128>(watermark_) - size_, hop_) + 1);
+    min_live_k_ = Clamp(FloorDiv128(static_cast<Int128>(watermark_) - size_ - lateness_, hop_) + 1);
   }
 }
 
@@ -218,7 +219,7 @@ void FixedWindowEngine::OnChange(const Row& row, Timestamp time, Diff diff) {
     Header& h = header(slot);
     // Final mode emits an open window when it closes anyway; only closed windows (late
     // corrections) and, in updates mode, every window need to be remembered as changed.
-    if (!(h.flags & kDirty) && (updates_ || EndOf(k) <= watermark_)) {
+    if (!(h.flags & kDirty) && (updates_ || k < min_open_k_)) {
       h.flags |= kDirty;
       if (updates_ && b.dirty.empty()) dirty_keys_.push_back(k);
       b.dirty.push_back(slot);

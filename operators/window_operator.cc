@@ -47,8 +47,9 @@ Status WindowOperator::Validate(const WindowOperatorSpec& spec, const Schema& in
       break;
     case WindowType::kSliding:
       if (w.size <= 0 || w.hop <= 0) {
-        return Status::Invalid("a sliding window needs a size > 0 and a hop > 0, e.g. size = "
-                               "\"5m\", hop = \"1m\"");
+        return Status::Invalid(
+            "a sliding window needs a size > 0 and a hop > 0, e.g. size = "
+            "\"5m\", hop = \"1m\"");
       }
       break;
     case WindowType::kSession:

@@ -5,6 +5,9 @@
 // it keeps accepting corrections until window_end + allowed_lateness, then its state is freed.
 // Result rows carry the time window_end - 1 (tumbling, sliding) or window_end (session: the
 // last record's time), so a downstream window places them inside the window they summarise.
+// The output watermark is watermark - allowed_lateness (tumbling, sliding), or watermark - gap -
+// allowed_lateness for sessions, held lower while a session that grew after its row went out
+// may still retract that row (at the row's own, earlier time).
 // Threading: engine thread only.
 #pragma once
 

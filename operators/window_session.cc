@@ -135,8 +135,8 @@ class SessionWindowEngine final : public WindowEngine {
   struct Header {
     Timestamp first;
     Timestamp last;
-    Timestamp timer;        // key of the timer entry that counts
-    uint32_t timer_stamp;   // and its stamp: older entries, even with an equal key, are stale
+    Timestamp timer;       // key of the timer entry that counts
+    uint32_t timer_stamp;  // and its stamp: older entries, even with an equal key, are stale
     uint32_t group;
     uint8_t flags;
     std::unique_ptr<SessionLog> log;  // retracting input only
@@ -158,6 +158,8 @@ class SessionWindowEngine final : public WindowEngine {
     Row row;
     uint32_t group;  // referenced until emitted
   };
+  // Every row, retraction or insertion, sorts by its own (window_end, window_start, group); an
+  // old row and its replacement differ in key once a session grew.
   struct OutputItem {
     Timestamp end;
     Timestamp start;
@@ -324,11 +326,13 @@ void SessionWindowEngine::OnChange(const Row& row, Timestamp time, Diff diff) {
 void SessionWindowEngine::Insert(const Row& row, Timestamp time, Diff diff, uint32_t group) {
   std::vector<uint32_t>& list = SessionsOf(group);
   // The sessions around `time`: prev starts at or before it, next after it.
-  const size_t idx = std::upper_bound(list.begin(), list.end(), time,
-                                      [&](Timestamp t, uint32_t s) { return t < header(s).first; }) -
-                     list.begin();
+  const size_t idx =
+      std::upper_bound(list.begin(), list.end(), time,
+                       [&](Timestamp t, uint32_t s) { return t < header(s).first; }) -
+      list.begin();
   const bool touches_prev = idx > 0 && time < AddSaturating(header(list[idx - 1]).last, gap_);
-  const bool touches_next = idx < list.size() && header(list[idx]).first < AddSaturating(time, gap_);
+  const bool touches_next =
+      idx < list.size() && header(list[idx]).first < AddSaturating(time, gap_);
   uint32_t slot;
   if (!touches_prev && !touches_next) {
     // A record of its own session: late once even that session would be past its horizon.
@@ -369,9 +373,10 @@ void SessionWindowEngine::Insert(const Row& row, Timestamp time, Diff diff, uint
 
 void SessionWindowEngine::Retract(const Row& row, Timestamp time, Diff diff, uint32_t group) {
   std::vector<uint32_t>& list = SessionsOf(group);
-  const size_t idx = std::upper_bound(list.begin(), list.end(), time,
-                                      [&](Timestamp t, uint32_t s) { return t < header(s).first; }) -
-                     list.begin();
+  const size_t idx =
+      std::upper_bound(list.begin(), list.end(), time,
+                       [&](Timestamp t, uint32_t s) { return t < header(s).first; }) -
+      list.begin();
   const bool inside = idx > 0 && time <= header(list[idx - 1]).last;
   if (!inside && PastHorizon(time)) return EmitLate(row, time, diff);
   if (!retracting_) return RefuseRetraction();
@@ -489,8 +494,8 @@ Status SessionWindowEngine::Advance(Timestamp watermark, Timestamp* output_water
   }
   for (size_t i = 0; i < pending_.size(); ++i) {
     const Row& r = pending_[i].row;
-    items_.push_back(OutputItem{r[1].AsInt(), r[0].AsInt(), pending_[i].group,
-                                static_cast<uint32_t>(i), true});
+    items_.push_back(
+        OutputItem{r[1].AsInt(), r[0].AsInt(), pending_[i].group, static_cast<uint32_t>(i), true});
   }
   PrepareGroupOrder(items_.size());
   std::sort(items_.begin(), items_.end(), [&](const OutputItem& a, const OutputItem& b) {

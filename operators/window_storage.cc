@@ -4,13 +4,13 @@
 #include <cassert>
 #include <cstring>
 #include <numeric>
+#include <string>
 
 namespace runnel {
 
 namespace {
 
-// Murmur3's finalizer: Value::Hash of small ints is nearly the identity, and the table uses the
-// low bits.
+// Murmur3's finalizer: small ints and short strings must spread over the table's low bits.
 uint64_t Mix(uint64_t h) {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
@@ -20,6 +20,68 @@ uint64_t Mix(uint64_t h) {
   return h;
 }
 
+// Per-type hashing without std::hash's out-of-line byte loop: group keys are usually short
+// device names or small ints, and this runs once per record.
+uint64_t HashValue(const Value& v) {
+  switch (v.type()) {
+    case ValueType::kNull:
+      return 0x51ed27;
+    case ValueType::kBool:
+      return v.AsBool() ? 0x2545f491 : 0x9e3779b9;
+    case ValueType::kInt:
+      return Mix(static_cast<uint64_t>(v.AsInt()) ^ 0x1);
+    case ValueType::kFloat: {
+      double d = v.AsFloat();
+      if (d == 0) d = 0;  // -0.0 and 0.0 are not equal Values, but hashing them alike is fine
+      uint64_t bits;
+      std::memcpy(&bits, &d, sizeof(bits));
+      return Mix(bits ^ 0x2);
+    }
+    case ValueType::kString: {
+      const std::string& s = v.AsString();
+      uint64_t h = 0x3 ^ (s.size() * 0x9e3779b97f4a7c15ULL);
+      size_t i = 0;
+      for (; i + 8 <= s.size(); i += 8) {
+        uint64_t chunk;
+        std::memcpy(&chunk, s.data() + i, 8);
+        h = (h ^ chunk) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 29;
+      }
+      uint64_t tail = 0;
+      for (size_t shift = 0; i < s.size(); ++i, shift += 8) {
+        tail |= static_cast<uint64_t>(static_cast<unsigned char>(s[i])) << shift;
+      }
+      return Mix(h ^ tail);
+    }
+  }
+  return 0;
+}
+
+// Value's operator== goes through std::variant's visitation; keys compare often enough to
+// deserve the direct version.
+bool SameValue(const Value& a, const Value& b) {
+  if (a.type() != b.type()) return false;
+  switch (a.type()) {
+    case ValueType::kNull:
+      return true;
+    case ValueType::kBool:
+      return a.AsBool() == b.AsBool();
+    case ValueType::kInt:
+      return a.AsInt() == b.AsInt();
+    case ValueType::kFloat:
+      return a == b;
+    case ValueType::kString: {
+      const std::string& x = a.AsString();
+      const std::string& y = b.AsString();
+      // Numbered device names differ at the end: check the last byte before calling memcmp.
+      return x.size() == y.size() &&
+             (x.empty() ||
+              (x.back() == y.back() && std::memcmp(x.data(), y.data(), x.size()) == 0));
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 GroupTable::GroupTable(std::vector<size_t> columns)
@@ -27,25 +89,31 @@ GroupTable::GroupTable(std::vector<size_t> columns)
 
 uint64_t GroupTable::HashRow(const Row& row) const {
   uint64_t h = 0x9e3779b97f4a7c15ULL;
-  for (size_t c : columns_) h = (h ^ row[c].Hash()) * 0x100000001b3ULL;
-  return Mix(h);
+  for (size_t c : columns_) h = (h ^ HashValue(row[c])) * 0x100000001b3ULL;
+  return h;
 }
 
 bool GroupTable::Matches(uint32_t id, const Row& row) const {
   const Value* key = keys_.data() + static_cast<size_t>(id) * width();
   for (size_t i = 0; i < columns_.size(); ++i) {
-    if (!(key[i] == row[columns_[i]])) return false;
+    if (!SameValue(key[i], row[columns_[i]])) return false;
   }
   return true;
 }
 
 uint32_t GroupTable::Intern(const Row& row) {
-  if (last_ != kNoSlot && Matches(last_, row)) return last_;
+  if (last_score_ > 0 && last_ != kNoSlot) {
+    if (Matches(last_, row)) return last_;
+    --last_score_;
+  }
   const uint64_t hash = HashRow(row);
   size_t i = Home(hash);
   for (; table_[i] != kNoSlot; i = (i + 1) & (table_.size() - 1)) {
     const uint32_t id = table_[i];
-    if (hashes_[id] == hash && Matches(id, row)) return last_ = id;
+    if (hashes_[id] == hash && Matches(id, row)) {
+      if (id == last_) last_score_ = std::min(last_score_ + 2, 8);  // the check would have hit
+      return last_ = id;
+    }
   }
   if ((live_ + 1) * 2 > table_.size()) {
     Grow();

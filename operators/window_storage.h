@@ -58,7 +58,10 @@ class GroupTable {
   std::vector<uint32_t> free_ids_;
   std::vector<uint32_t> ranks_;
   bool ranks_stale_ = true;
-  uint32_t last_ = kNoSlot;  // consecutive records of one device skip the hash
+  // Consecutive records of one device skip the hash; when input interleaves devices the check
+  // would only cost, so it pauses while it keeps missing.
+  uint32_t last_ = kNoSlot;
+  int last_score_ = 1;
   size_t live_ = 0;
 };
 

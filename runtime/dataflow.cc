@@ -1,7 +1,6 @@
 #include "runtime/dataflow.h"
 
 #include <algorithm>
-#include <thread>
 
 namespace runnel {
 
@@ -72,7 +71,8 @@ Status Dataflow::AdvanceAll() {
   for (Node& node : nodes_) {
     if (!node.op) continue;
     input_watermarks.clear();
-    for (const PortRef& in : node.inputs) input_watermarks.push_back(nodes_[in.node].output_watermark);
+    for (const PortRef& in : node.inputs)
+      input_watermarks.push_back(nodes_[in.node].output_watermark);
     Timestamp out = kMinTime;
     RUNNEL_RETURN_IF_ERROR(node.op->Advance(input_watermarks, &out).WithContext(node.name));
     // Watermarks never go backwards, whatever an operator reports.
@@ -81,15 +81,31 @@ Status Dataflow::AdvanceAll() {
   return Status::Ok();
 }
 
+void Dataflow::RequestStop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stop_requested_.store(true);
+  }
+  stop_cv_.notify_all();
+}
+
 Status Dataflow::Run(const SchedulerOptions& options) {
   Status status;
+  std::chrono::milliseconds idle_sleep = options.min_idle_sleep;
   while (!stop_requested_.load()) {
     bool all_finished = false, any_progress = false;
     status = RunStep(options, &all_finished, &any_progress);
     if (!status.ok() || all_finished) break;
-    // Unbounded sources with nothing new: wait a little instead of spinning. The event loop
-    // of the streaming issue replaces this with readiness notifications.
-    if (!any_progress) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (any_progress) {
+      idle_sleep = options.min_idle_sleep;
+      continue;
+    }
+    // Unbounded sources with nothing new: back off instead of spinning, so an idle gateway
+    // costs a few steps a second; the sources themselves throttle their polling of files.
+    std::unique_lock<std::mutex> lock(stop_mu_);
+    stop_cv_.wait_for(lock, idle_sleep, [this] { return stop_requested_.load(); });
+    idle_sleep =
+        std::min(std::max(idle_sleep * 2, std::chrono::milliseconds(1)), options.max_idle_sleep);
   }
   for (Node& node : nodes_) {
     if (!node.op) continue;

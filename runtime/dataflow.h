@@ -3,14 +3,19 @@
 // then calls Advance on every operator in topological order with its inputs' watermarks
 // (a node's input watermark is its upstream output's watermark; an operator with several
 // inputs gets one per port). Bounded sources are drained inside the first step, so a run whose
-// sources are all bounded is exactly one data step followed by the +inf watermark.
+// sources are all bounded is exactly one data step followed by the +inf watermark; unbounded
+// sources give at most batch_size records per step, so lateness is decided at step
+// granularity (against the watermarks of the steps before).
 // Threading: Run() is called on the engine thread, which then owns every node;
-// RequestStop() may be called from any thread.
+// RequestStop() may be called from any thread (a signal thread, a test).
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,7 +32,11 @@ struct PortRef {
 };
 
 struct SchedulerOptions {
-  size_t batch_size = 4096;  // records polled from one source per poll
+  size_t batch_size = 4096;  // records polled from one (unbounded) source per step
+  // When no source made progress, the engine sleeps before the next step, starting at the
+  // minimum and doubling up to the maximum while nothing happens. A stop request wakes it.
+  std::chrono::milliseconds min_idle_sleep{1};
+  std::chrono::milliseconds max_idle_sleep{50};
 };
 
 class Dataflow {
@@ -42,13 +51,18 @@ class Dataflow {
   int AddOperator(std::string name, std::unique_ptr<Operator> op, std::vector<PortRef> inputs);
 
   // Runs until every source is finished and every watermark is +inf, or until RequestStop().
-  // Closes every operator before returning.
+  // Closes every operator before returning (sinks flush and close).
+  // A stop ends the run after the current step (its changes are advanced and its listeners
+  // run, so what was committed is one consistent step). No +inf watermark follows: windows
+  // still open are incomplete and are not emitted; a later run over the same input does that.
   Status Run(const SchedulerOptions& options = {});
-  void RequestStop() { stop_requested_.store(true); }
+  void RequestStop();
 
   // Runs after every step, once all operators advanced (e.g. to commit the step's
   // transaction in the state database). An error stops the run.
-  void AddStepListener(std::function<Status()> listener) { step_listeners_.push_back(std::move(listener)); }
+  void AddStepListener(std::function<Status()> listener) {
+    step_listeners_.push_back(std::move(listener));
+  }
 
   struct Node {
     std::string name;
@@ -68,6 +82,8 @@ class Dataflow {
   std::vector<Node> nodes_;
   std::vector<std::function<Status()>> step_listeners_;
   std::atomic<bool> stop_requested_{false};
+  std::mutex stop_mu_;  // with stop_cv_: wakes an idle engine at once on RequestStop()
+  std::condition_variable stop_cv_;
   bool first_step_done_ = false;
 };
 

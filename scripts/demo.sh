@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
-NINJA_TARGETS=runnel scripts/build.sh -DRUNNEL_BUILD_TESTS=OFF -DRUNNEL_BUILD_BENCH=OFF
+NINJA_TARGETS=runnel scripts/build.sh
 
 build/app/runnel check examples/airquality.toml
 build/app/runnel run examples/airquality.toml --reset-state

@@ -7,11 +7,11 @@ scripts/install_deps.sh
 
 jobs=$(nproc)
 echo "== release build (warnings are errors)"
-BUILD_DIR=build scripts/build.sh -DRUNNEL_WERROR=ON
+BUILD_DIR=build scripts/build.sh -DRUNNEL_WERROR=ON -DRUNNEL_SANITIZE=OFF -DRUNNEL_BUILD_TESTS=ON
 ctest --test-dir build --output-on-failure -j "$jobs"
 
 echo "== ASan + UBSan build"
-BUILD_DIR=build-asan BUILD_TYPE=Debug scripts/build.sh -DRUNNEL_WERROR=ON -DRUNNEL_SANITIZE=ON \
+BUILD_DIR=build-asan BUILD_TYPE=Debug scripts/build.sh -DRUNNEL_WERROR=ON -DRUNNEL_SANITIZE=ON -DRUNNEL_BUILD_TESTS=ON \
   -DRUNNEL_BUILD_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"

@@ -239,6 +239,7 @@ stdout = true
   CHECK(c.runtime.checkpoint_interval == 1'000);
   CHECK(c.runtime.log_retention == 7 * 86'400'000LL);
   CHECK(c.runtime.durability == Durability::kProcess);
+  CHECK(c.runtime.batch_size == 4096);
   CHECK_FALSE(c.mqtt.has_value());
   CHECK(c.dashboard.listen == "127.0.0.1:8080");
   CHECK_FALSE(c.dashboard.insecure);
@@ -534,7 +535,7 @@ TEST_CASE("unknown keys are refused at every level with a suggestion") {
         "p.toml:2: runtime: unknown key 'state_dri' (did you mean 'state_dir'?)");
   CHECK(ErrorOf("[runtime]\nhome = \"x\"\n") ==
         "p.toml:2: runtime: unknown key 'home' (allowed keys: state_dir, checkpoint_interval, "
-        "log_retention, durability)");
+        "log_retention, durability, batch_size)");
   CHECK(ErrorOf(WithSource(R"x(
 [[view]]
 name = "v"
@@ -997,6 +998,27 @@ TEST_CASE("a pipeline file that cannot be read is reported with its path") {
   CHECK(c.status().message() ==
         "/nonexistent/p.toml: cannot read the pipeline file: No such file or directory (check "
         "the path)");
+}
+
+TEST_CASE("runtime batch_size sets the records per source and step, at least 1") {
+  CHECK(Parse("[runtime]\nbatch_size = 1\n").runtime.batch_size == 1);
+  CHECK(Parse("[runtime]\nbatch_size = 100000\n").runtime.batch_size == 100000);
+  CHECK(ErrorOf("[runtime]\nbatch_size = 0\n") ==
+        "p.toml:2: runtime.batch_size: must be between 1 and 2147483647, got 0");
+  CHECK(ErrorOf("[runtime]\nbatch_size = \"4k\"\n") ==
+        "p.toml:2: runtime.batch_size: expected an integer, got a string");
+}
+
+TEST_CASE("replay sources read speed; follow sources refuse it") {
+  const PipelineConfig c = Parse(
+      "[[source]]\nname = \"a\"\nfile = \"a.csv\"\nmode = \"replay\"\nspeed = 1.5\ntime = "
+      "\"t\"\nfields = { t = \"int\" }\n");
+  CHECK(c.sources[0].mode == ConfigSourceMode::kReplay);
+  CHECK(c.sources[0].speed == 1.5);
+  CHECK(ErrorOf("[[source]]\nname = \"a\"\nfile = \"a.csv\"\nmode = \"follow\"\nspeed = "
+                "1\n") ==
+        "p.toml:5: source 'a': speed: only applies to mode = \"replay\" (remove it, or set mode = "
+        "\"replay\")");
 }
 
 }  // namespace

@@ -5,9 +5,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "io/file_follower.h"
+#include "io/record_file_reader.h"
 #include "runtime/clock.h"
 #include "runtime/logger.h"
 
@@ -390,10 +393,8 @@ TEST_CASE("invalid source settings are rejected at open") {
   TempDir dir;
   const std::string file = dir.Write("env.csv", "device,ts,temp\n");
   FileSourceSpec spec = CsvSpec(file);
-  spec.mode = FileSourceMode::kReplay;
-  CHECK(OpenError(spec) == "source 'env': mode 'replay' is not available yet");
-  spec.mode = FileSourceMode::kFollow;
-  CHECK(OpenError(spec) == "source 'env': mode 'follow' is not available yet");
+  spec.speed = 1;
+  CHECK(OpenError(spec) == "source 'env': speed only applies to mode replay");
   spec = CsvSpec(file);
   spec.time_fields = {"time"};
   CHECK(OpenError(spec) == "source 'env': time field 'time' is not among the declared fields");
@@ -403,6 +404,292 @@ TEST_CASE("invalid source settings are rejected at open") {
   spec = CsvSpec(file);
   spec.fields.push_back({"ts", ValueType::kInt});
   CHECK(OpenError(spec) == "source 'env': field 'ts' is declared twice");
+}
+
+// ---- replay and follow ----
+
+// One open source with a collector, polled by hand.
+struct Polled {
+  explicit Polled(FileSourceSpec spec) {
+    Result<std::unique_ptr<FileSource>> opened = FileSource::Open(std::move(spec), &logger);
+    REQUIRE_MESSAGE(opened.ok(), opened.status().message());
+    source = std::move(opened).value();
+    source->output().Connect(&collector, 0);
+  }
+  // Polls once; returns the status and takes the changes it emitted.
+  std::pair<PollStatus, Lines> Poll(size_t batch = 1000) {
+    Result<PollStatus> status = source->Poll(batch);
+    REQUIRE_MESSAGE(status.ok(), status.status().message());
+    Lines changes = std::move(collector.changes);
+    collector.changes.clear();
+    return {*status, std::move(changes)};
+  }
+  bool Logged(const std::string& needle) const {
+    for (const std::string& m : logger.messages()) {
+      if (m.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  CapturingLogger logger;
+  Collector collector;
+  std::unique_ptr<FileSource> source;
+};
+
+using Step = std::pair<PollStatus, Lines>;
+
+void Append(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::app) << text;
+}
+
+TEST_CASE("replay emits batch by batch; its watermark trails the largest time by max_delay") {
+  TempDir dir;
+  FileSourceSpec spec =
+      CsvSpec(dir.Write("env.csv", "device,ts,temp\na,5000,1\nb,3000,2\nc,9000,3\nd,8000,4\n"));
+  spec.mode = FileSourceMode::kReplay;
+  spec.max_delay = 2000;
+  Polled p(spec);
+  CHECK_FALSE(p.source->bounded());
+  CHECK(p.source->watermark() == kMinTime);
+  CHECK(p.Poll(1) == Step{PollStatus::kProgress, {"5000: \"a\" 5000 1 (1)"}});
+  CHECK(p.source->watermark() == 3000);
+  CHECK(p.Poll(1) == Step{PollStatus::kProgress, {"3000: \"b\" 3000 2 (1)"}});
+  CHECK(p.source->watermark() == 3000);  // an earlier time never moves it back
+  CHECK(p.Poll(2) ==
+        Step{PollStatus::kProgress, {"9000: \"c\" 9000 3 (1)", "8000: \"d\" 8000 4 (1)"}});
+  CHECK(p.source->watermark() == 7000);
+  // The end of the input finishes the source, so a replay run ends like a static one.
+  CHECK(p.Poll(2) == Step{PollStatus::kFinished, {}});
+  CHECK(p.source->watermark() == kMaxTime);
+  CHECK(p.Poll(2) == Step{PollStatus::kFinished, {}});
+  CHECK(p.source->stats().records_read == 4);
+}
+
+TEST_CASE("replay reads several files as one stream in name order, skipping bad lines") {
+  TempDir dir;
+  dir.Write("logs/2.csv", "device,ts,temp\nb,20,2\nbad\n");
+  dir.Write("logs/1.csv", "device,ts,temp\na,10,1\n");
+  FileSourceSpec spec = CsvSpec(dir.Path("logs"));
+  spec.mode = FileSourceMode::kReplay;
+  Polled p(spec);
+  CHECK(p.Poll(5) == Step{PollStatus::kFinished, {"10: \"a\" 10 1 (1)", "20: \"b\" 20 2 (1)"}});
+  CHECK(p.source->stats().records_rejected == 1);
+  CHECK(p.Logged("2.csv:3: expected 3 fields, found 1"));
+}
+
+TEST_CASE("replay at speed 1 paces records by event time on the injected clock") {
+  TempDir dir;
+  FileSourceSpec spec = CsvSpec(
+      dir.Write("env.csv", "device,ts,temp\na,1000,1\nb,1500,2\nc,1200,3\nd,4000,4\ne,4000,5\n"));
+  spec.mode = FileSourceMode::kReplay;
+  spec.speed = 1;
+  ManualClock clock(1'700'000'000'000);
+  spec.clock = &clock;
+  Polled p(spec);
+  // The first record goes at once and starts the clock of the replay.
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"1000: \"a\" 1000 1 (1)"}});
+  CHECK(p.source->watermark() == 1000);
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  clock.Advance(499);
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  clock.Advance(1);
+  // 1200 comes after 1500: time does not run backwards, so it goes at once.
+  CHECK(p.Poll() ==
+        Step{PollStatus::kProgress, {"1500: \"b\" 1500 2 (1)", "1200: \"c\" 1200 3 (1)"}});
+  clock.Advance(2499);
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  clock.Advance(1);
+  CHECK(p.Poll(1) == Step{PollStatus::kProgress, {"4000: \"d\" 4000 4 (1)"}});
+  CHECK(p.Poll(1) == Step{PollStatus::kProgress, {"4000: \"e\" 4000 5 (1)"}});
+  CHECK(p.Poll() == Step{PollStatus::kFinished, {}});
+  CHECK(p.source->watermark() == kMaxTime);
+}
+
+TEST_CASE("replay at speed 2 runs twice as fast as the event times") {
+  TempDir dir;
+  FileSourceSpec spec = CsvSpec(dir.Write("env.csv", "device,ts,temp\na,0,1\nb,10000,2\n"));
+  spec.mode = FileSourceMode::kReplay;
+  spec.speed = 2;
+  ManualClock clock(0);
+  spec.clock = &clock;
+  Polled p(spec);
+  CHECK(p.Poll().second.size() == 1);
+  clock.Advance(4999);
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  clock.Advance(1);
+  // The poll that emits the last record also reports the end of the input.
+  CHECK(p.Poll() == Step{PollStatus::kFinished, {"10000: \"b\" 10000 2 (1)"}});
+}
+
+// A follow-mode spec on a manual clock; polls see new data once the clock passes the rescan
+// interval (100 ms).
+FileSourceSpec FollowSpec(const std::string& path, ManualClock* clock) {
+  FileSourceSpec spec = CsvSpec(path);
+  spec.mode = FileSourceMode::kFollow;
+  spec.clock = clock;
+  return spec;
+}
+
+TEST_CASE("follow reads what exists, then appended lines; a partial last line waits") {
+  TempDir dir;
+  const std::string file = dir.Write("env.csv", "device,ts,temp\na,1000,1\nb,2000,2\n");
+  ManualClock clock(0);
+  FileSourceSpec spec = FollowSpec(file, &clock);
+  spec.max_delay = 500;
+  Polled p(spec);
+  CHECK_FALSE(p.source->bounded());
+  CHECK(p.Poll() ==
+        Step{PollStatus::kProgress, {"1000: \"a\" 1000 1 (1)", "2000: \"b\" 2000 2 (1)"}});
+  CHECK(p.source->watermark() == 1500);
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  Append(file, "c,3000,3\nd,40");
+  // Idle polls do not look at the file again before the rescan interval.
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"3000: \"c\" 3000 3 (1)"}});
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  Append(file, "00,4\n");
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"4000: \"d\" 4000 4 (1)"}});
+  CHECK(p.source->watermark() == 3500);
+  // Follow never finishes.
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  CHECK(p.source->watermark() == 3500);
+}
+
+TEST_CASE("follow on a directory picks up new files in name order, and waits for the first") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.Path("logs"));
+  ManualClock clock(0);
+  Polled p(FollowSpec(dir.Path("logs"), &clock));
+  CHECK(p.Logged("nothing matches"));
+  CHECK(p.source->watermark() == kMinTime);
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  dir.Write("logs/b.csv", "device,ts,temp\nb,2,2\n");
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"2: \"b\" 2 2 (1)"}});
+  dir.Write("logs/d.csv", "device,ts,temp\nd,4,4\n");
+  dir.Write("logs/c.csv", "device,ts,temp\nc,3,3\n");
+  dir.Write("logs/.e.csv", "device,ts,temp\ne,5,5\n");  // hidden: a copy in progress
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"3: \"c\" 3 3 (1)", "4: \"d\" 4 4 (1)"}});
+  CHECK(p.Logged("following new file '" + dir.Path("logs/c.csv") + "'"));
+  // A new file whose header lacks a field is skipped with a warning, not fatal.
+  dir.Write("logs/f.csv", "device,time,temp\nf,6,6\n");
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  CHECK(p.Logged("field 'ts' is not in the header"));
+  Append(dir.Path("logs/b.csv"), "b,7,7\n");
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"7: \"b\" 7 7 (1)"}});
+}
+
+TEST_CASE("follow reads a truncated file again from the start") {
+  TempDir dir;
+  const std::string file = dir.Write("env.csv", "device,ts,temp\na,1,1\nb,2,2\nc,3,3\n");
+  ManualClock clock(0);
+  Polled p(FollowSpec(file, &clock));
+  CHECK(p.Poll().second.size() == 3);
+  dir.Write("env.csv", "device,ts,temp\nd,4,4\n");  // rewritten in place, shorter
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"4: \"d\" 4 4 (1)"}});
+  CHECK(p.Logged("'" + file + "' was truncated to 21 bytes after 33 were read"));
+}
+
+TEST_CASE("follow finishes a rotated file, then reads its successor from the start") {
+  TempDir dir;
+  const std::string file = dir.Write("env.csv", "device,ts,temp\na,1,1\n");
+  ManualClock clock(0);
+  Polled p(FollowSpec(file, &clock));
+  CHECK(p.Poll().second.size() == 1);
+  // The writer appends a last line, then the log rotates: renamed away, a new file created.
+  Append(file, "b,2,2\n");
+  std::filesystem::rename(file, file + ".1");
+  dir.Write("env.csv", "device,ts,temp\nc,3,3\n");
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"2: \"b\" 2 2 (1)", "3: \"c\" 3 3 (1)"}});
+  CHECK(p.Logged("'" + file + "' was rotated or removed; reading it to its end"));
+  Append(file + ".1", "x,9,9\n");  // the old file is no longer followed
+  Append(file, "d,4,4\n");
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"4: \"d\" 4 4 (1)"}});
+}
+
+TEST_CASE("follow keeps a file renamed within a glob, without reading it twice") {
+  TempDir dir;
+  const std::string file = dir.Write("app.csv", "device,ts,temp\na,1,1\n");
+  ManualClock clock(0);
+  Polled p(FollowSpec(dir.Path("*.csv"), &clock));
+  CHECK(p.Poll().second.size() == 1);
+  std::filesystem::rename(file, dir.Path("app-1.csv"));
+  dir.Write("app.csv", "device,ts,temp\nb,2,2\n");
+  Append(dir.Path("app-1.csv"), "c,3,3\n");
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"3: \"c\" 3 3 (1)", "2: \"b\" 2 2 (1)"}});
+}
+
+TEST_CASE("follow reads JSON Lines as they are appended") {
+  TempDir dir;
+  const std::string file = dir.Write("env.jsonl", "{\"device\":\"a\",\"ts\":1,\"temp\":1.5}\n");
+  ManualClock clock(0);
+  FileSourceSpec spec = FollowSpec(file, &clock);
+  spec.format = FileFormat::kJsonl;
+  Polled p(spec);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"1: \"a\" 1 1.5 (1)"}});
+  Append(file, "{\"device\":\"b\",\"ts\":2,\"temp\":2.5}\n{\"device\":");
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"2: \"b\" 2 2.5 (1)"}});
+}
+
+TEST_CASE("an idle followed file is closed and reopened where it stopped when it grows") {
+  TempDir dir;
+  const std::string file = dir.Write("env.csv", "device,ts,temp\na,1,1\n");
+  ManualClock clock(0);
+  RecordLayout layout;
+  layout.fields = {
+      {"device", ValueType::kString}, {"ts", ValueType::kInt}, {"temp", ValueType::kFloat}};
+  Result<EventTimeRule> rule = EventTimeRule::Create(CsvSpec(file), &clock);
+  REQUIRE(rule.ok());
+  layout.time = *rule;
+  CapturingLogger logger;
+  FileFollower::Options options;
+  options.path = dir.Path("*.csv");
+  options.extensions = {".csv"};
+  options.layout = &layout;
+  options.clock = &clock;
+  options.logger = &logger;
+  options.prefix = "source 'env'";
+  Result<std::unique_ptr<FileFollower>> opened = FileFollower::Open(options);
+  REQUIRE(opened.ok());
+  FileFollower& follower = **opened;
+  Row row;
+  Timestamp time = 0;
+  std::string reason;
+  using Outcome = RecordFileReader::Outcome;
+  CHECK(follower.Next(&row, &time, &reason) == Outcome::kRecord);
+  CHECK(follower.line() == 2);
+  CHECK(follower.Next(&row, &time, &reason) == Outcome::kNeedMore);
+  CHECK(follower.open_files() == 1);
+  clock.Advance(10'000);
+  CHECK(follower.Next(&row, &time, &reason) == Outcome::kNeedMore);
+  CHECK(follower.files() == 1);
+  CHECK(follower.open_files() == 0);
+  Append(file, "b,2,2\nnot a record\nc,3,3\n");
+  clock.Advance(100);
+  CHECK(follower.Next(&row, &time, &reason) == Outcome::kRecord);
+  CHECK(follower.open_files() == 1);
+  CHECK(time == 2);
+  CHECK(row[0] == Value::String("b"));
+  // Lines keep their numbers in the file across the reopening.
+  CHECK(follower.line() == 3);
+  CHECK(follower.Next(&row, &time, &reason) == Outcome::kRejected);
+  CHECK(follower.line() == 4);
+  CHECK(reason == "expected 3 fields, found 1");
+  CHECK(follower.Next(&row, &time, &reason) == Outcome::kRecord);
+  CHECK(follower.line() == 5);
+  CHECK(follower.file() == file);
 }
 
 }  // namespace

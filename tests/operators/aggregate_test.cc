@@ -76,7 +76,9 @@ class Harness {
     states_.Update(state_.get(), args_.data(), time, seq_++, diff);
     return *this;
   }
-  Harness& Retract(Value v, Timestamp time = 0, Diff diff = -1) { return Add(std::move(v), time, diff); }
+  Harness& Retract(Value v, Timestamp time = 0, Diff diff = -1) {
+    return Add(std::move(v), time, diff);
+  }
 
   // The results as "name=value, name=value".
   std::string Results() {
@@ -188,7 +190,9 @@ TEST_CASE("every float aggregate over values with nulls") {
   for (AggregateStates::Mode mode : kBothModes) {
     Harness h(AllFloat(), mode);
     h.Add(Value::Float(4), 30).Add(Value(), 5).Add(Value::Float(1), 10).Add(Value::Float(2.5), 20);
-    CHECK(h.Results() == "n=4, nn=3, sum=7.5, avg=2.5, min=1, max=4, first=1, last=4, var=2.25, stddev=1.5, median=2.5");
+    CHECK(h.Results() ==
+          "n=4, nn=3, sum=7.5, avg=2.5, min=1, max=4, first=1, last=4, var=2.25, stddev=1.5, "
+          "median=2.5");
   }
 }
 
@@ -196,16 +200,21 @@ TEST_CASE("every int aggregate keeps int where the type says so") {
   for (AggregateStates::Mode mode : kBothModes) {
     Harness h(AllInt(), mode);
     h.Add(Value::Int(7), 1).Add(Value::Int(-3), 2).Add(Value(), 3).Add(Value::Int(2), 3);
-    CHECK(h.Results() == "n=4, nn=3, sum=6, avg=2, min=-3, max=7, first=7, last=2, var=25, stddev=5, median=2");
+    CHECK(h.Results() ==
+          "n=4, nn=3, sum=6, avg=2, min=-3, max=7, first=7, last=2, var=25, stddev=5, median=2");
   }
 }
 
 TEST_CASE("aggregates over no non-null values are null, counts are zero or the records") {
   for (AggregateStates::Mode mode : kBothModes) {
     Harness h(AllFloat(), mode);
-    CHECK(h.Results() == "n=0, nn=0, sum=null, avg=null, min=null, max=null, first=null, last=null, var=null, stddev=null, median=null");
+    CHECK(h.Results() ==
+          "n=0, nn=0, sum=null, avg=null, min=null, max=null, first=null, last=null, var=null, "
+          "stddev=null, median=null");
     h.Add(Value()).Add(Value());
-    CHECK(h.Results() == "n=2, nn=0, sum=null, avg=null, min=null, max=null, first=null, last=null, var=null, stddev=null, median=null");
+    CHECK(h.Results() ==
+          "n=2, nn=0, sum=null, avg=null, min=null, max=null, first=null, last=null, var=null, "
+          "stddev=null, median=null");
   }
 }
 
@@ -282,12 +291,17 @@ TEST_CASE("retractions undo every aggregate, including the current extreme and m
       .Add(Value::Float(1), 20)
       .Add(Value::Float(9), 30)
       .Add(Value(), 40);
-  CHECK(h.Results() == "n=6, nn=5, sum=25, avg=5, min=1, max=9, first=5, last=9, var=8, stddev=2.8284271247461903, median=5");
+  CHECK(h.Results() ==
+        "n=6, nn=5, sum=25, avg=5, min=1, max=9, first=5, last=9, var=8, "
+        "stddev=2.8284271247461903, median=5");
   h.Retract(Value::Float(9), 30).Retract(Value::Float(1), 20).Retract(Value::Float(5), 10, -2);
-  CHECK(h.Results() == "n=2, nn=1, sum=5, avg=5, min=5, max=5, first=5, last=5, var=null, stddev=null, median=5");
+  CHECK(h.Results() ==
+        "n=2, nn=1, sum=5, avg=5, min=5, max=5, first=5, last=5, var=null, stddev=null, median=5");
   h.Retract(Value(), 40).Retract(Value::Float(5), 10);
   CHECK(h.records() == 0);
-  CHECK(h.Results() == "n=0, nn=0, sum=null, avg=null, min=null, max=null, first=null, last=null, var=null, stddev=null, median=null");
+  CHECK(h.Results() ==
+        "n=0, nn=0, sum=null, avg=null, min=null, max=null, first=null, last=null, var=null, "
+        "stddev=null, median=null");
   // An emptied state starts afresh: no rounding residue from what was retracted.
   h.Add(Value::Float(0.1), 50).Add(Value::Float(0.2), 60);
   CHECK(h.Result(2) == "sum=0.30000000000000004");
@@ -318,8 +332,7 @@ TEST_CASE("insert-only states refuse retractions only when they keep a single va
   Harness g(std::move(invertible), AggregateStates::Mode::kInsertOnly);
   CHECK(g.states().can_retract());
   g.Add(Value::Float(2)).Add(Value::Float(4)).Add(Value::Float(9)).Retract(Value::Float(9));
-  CHECK(g.Results() ==
-        "n=2, sum=6, avg=3, var=2, median=3");
+  CHECK(g.Results() == "n=2, sum=6, avg=3, var=2, median=3");
 }
 
 TEST_CASE("float sums are compensated: large values retracted leave the small ones exact") {
@@ -327,7 +340,10 @@ TEST_CASE("float sums are compensated: large values retracted leave the small on
   defs.push_back(Def("sum", "sum", ValueType::kFloat));
   defs.push_back(Def("avg", "avg", ValueType::kFloat));
   Harness h(std::move(defs), AggregateStates::Mode::kRetractable);
-  h.Add(Value::Float(1e20)).Add(Value::Float(1)).Add(Value::Float(1e-3)).Retract(Value::Float(1e20));
+  h.Add(Value::Float(1e20))
+      .Add(Value::Float(1))
+      .Add(Value::Float(1e-3))
+      .Retract(Value::Float(1e20));
   CHECK(h.Results() == "sum=1.001, avg=0.5005");
   // A diff of 3 counts like three records, product rounding included.
   Harness k(AllFloat(), AggregateStates::Mode::kInsertOnly);
@@ -345,8 +361,25 @@ TEST_CASE("int sums are exact and null when they leave int64") {
   h.Add(Value::Int(INT64_MAX)).Add(Value::Int(INT64_MAX));
   CHECK(h.Results() == "sum=null, avg=9223372036854775808");
   h.Retract(Value::Int(INT64_MAX)).Add(Value::Int(-1));
-  CHECK(h.Results() ==
-        "sum=9223372036854775806, avg=4611686018427387904");
+  CHECK(h.Results() == "sum=9223372036854775806, avg=4611686018427387904");
+}
+
+TEST_CASE("counts beyond 32 bits stay exact and shrink back") {
+  for (AggregateStates::Mode mode : kBothModes) {
+    Harness h(AllFloat(), mode);
+    h.Add(Value::Float(1), 0, 3'000'000'000).Add(Value(), 0, 2'000'000'000).Add(Value::Float(4));
+    CHECK(h.Result(0) == "n=5000000001");
+    CHECK(h.Result(1) == "nn=3000000001");
+    CHECK(h.Result(2) == "sum=3000000004");
+    CHECK(h.Result(4) == "min=1");
+    CHECK(h.Result(5) == "max=4");
+    if (mode == AggregateStates::Mode::kRetractable) {
+      h.Retract(Value::Float(1), 0, -2'999'999'999).Retract(Value(), 0, -2'000'000'000);
+      CHECK(h.Results() ==
+            "n=2, nn=2, sum=5, avg=2.5, min=1, max=4, first=1, last=4, var=4.5, "
+            "stddev=2.1213203435596424, median=2.5");
+    }
+  }
 }
 
 TEST_CASE("a computed argument is evaluated per record and aggregates over one column share it") {

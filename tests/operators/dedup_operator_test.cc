@@ -139,7 +139,7 @@ std::vector<std::string> Static(Duration within, const std::vector<Row>& rows,
   return first;
 }
 
-TEST_CASE("validation rejects a non-positive within and unknown columns") {
+TEST_CASE("dedup: validation rejects a non-positive within and unknown columns") {
   CHECK(DedupOperator::Validate(Spec(1), InputSchema()).ok());
   CHECK_FALSE(DedupOperator::Validate(Spec(0), InputSchema()).ok());
   DedupOperatorSpec spec = Spec(5);
@@ -147,7 +147,7 @@ TEST_CASE("validation rejects a non-positive within and unknown columns") {
   CHECK_FALSE(DedupOperator::Validate(spec, InputSchema()).ok());
 }
 
-TEST_CASE("a kept record swallows the records less than `within` after it") {
+TEST_CASE("dedup: a kept record swallows the records less than `within` after it") {
   // within 10: 0 keeps [0, 10); 10 is the first record after it and keeps [10, 20); etc.
   std::vector<Row> rows;
   for (int64_t t : {0, 5, 9, 10, 12, 20, 25, 29, 30}) rows.push_back(D("a", t, t));
@@ -161,12 +161,12 @@ TEST_CASE("a kept record swallows the records less than `within` after it") {
   CHECK(Static(10, rows) == expected);
 }
 
-TEST_CASE("among records at the same time the first to arrive is kept") {
+TEST_CASE("dedup: among records at the same time the first to arrive is kept") {
   CHECK(Static(1, {D("a", 5, 1), D("a", 5, 2), D("a", 6, 3), D("a", 5, 4)}) ==
         std::vector<std::string>{"+1 @5 \"a\" 5 1", "+1 @6 \"a\" 6 3"});
 }
 
-TEST_CASE("keys are independent; a null key is a key; no `by` is one key") {
+TEST_CASE("dedup: keys are independent; a null key is a key; no `by` is one key") {
   CHECK(Static(10, {D("a", 0, 1), D("b", 1, 2), D(nullptr, 2, 3), D("a", 3, 4), D(nullptr, 4, 5),
                     D("b", 11, 6)}) ==
         std::vector<std::string>{"+1 @0 \"a\" 0 1", "+1 @1 \"b\" 1 2", "+1 @11 \"b\" 11 6",
@@ -180,7 +180,7 @@ TEST_CASE("keys are independent; a null key is a key; no `by` is one key") {
   CHECK(run.Take() == std::vector<std::string>{"+1 @0 \"a\" 0 1"});
 }
 
-TEST_CASE("updates mode: an earlier record that arrives later takes over, step by step") {
+TEST_CASE("dedup: updates mode: an earlier record that arrives later takes over, step by step") {
   Run run(Spec(10, EmitMode::kUpdates));
   run.Add(D("a", 10, 1));
   run.Add(D("a", 19, 2));
@@ -204,7 +204,7 @@ TEST_CASE("updates mode: an earlier record that arrives later takes over, step b
   CHECK(run.op().stats().state_entries == 4);
 }
 
-TEST_CASE("final mode emits a kept record once the watermark passes its time") {
+TEST_CASE("dedup: final mode emits a kept record once the watermark passes its time") {
   Run run(Spec(10));
   run.Add(D("a", 10, 1));
   run.Add(D("a", 15, 2));
@@ -220,7 +220,7 @@ TEST_CASE("final mode emits a kept record once the watermark passes its time") {
   CHECK(run.op().stats().state_entries == 0);  // 20's window ends at 30 <= 100
 }
 
-TEST_CASE("late records go to port 1; lateness lets a final result be corrected") {
+TEST_CASE("dedup: late records go to port 1; lateness lets a final result be corrected") {
   Run run(Spec(10, EmitMode::kFinal, 5));
   run.Add(D("a", 20, 1));
   CHECK(run.Advance(30) == 25);
@@ -237,7 +237,7 @@ TEST_CASE("late records go to port 1; lateness lets a final result be corrected"
   CHECK(run.op().stats().duplicates == 1);
 }
 
-TEST_CASE("lateness: an allowed late record retracts the final row it dominates") {
+TEST_CASE("dedup: lateness: an allowed late record retracts the final row it dominates") {
   Run run(Spec(10, EmitMode::kFinal, 10));
   run.Add(D("a", 20, 1));
   run.Advance(25);
@@ -247,7 +247,7 @@ TEST_CASE("lateness: an allowed late record retracts the final row it dominates"
   CHECK(run.Take() == std::vector<std::string>{"+1 @16 \"a\" 16 2", "-1 @20 \"a\" 20 1"});
 }
 
-TEST_CASE("state stays bounded over a long stream") {
+TEST_CASE("dedup: state stays bounded over a long stream") {
   for (EmitMode emit : {EmitMode::kFinal, EmitMode::kUpdates}) {
     Run run(Spec(25, emit, 10));
     uint64_t max_state = 0;
@@ -264,6 +264,46 @@ TEST_CASE("state stays bounded over a long stream") {
     CHECK(Consolidate(run.results()).size() == 3 * 1667);
     CHECK(run.op().stats().duplicates == 4 * 5000 - 3 * 1667);
   }
+}
+
+TEST_CASE("dedup: many keys come and go: each is forgotten when idle and starts afresh") {
+  Run run(Spec(10, EmitMode::kUpdates));
+  std::mt19937_64 rng(99);
+  std::vector<Row> all;
+  for (int64_t step = 0; step < 60; ++step) {
+    // A random third of 600 devices report twice (the second a duplicate) in each step.
+    for (int device = 0; device < 600; ++device) {
+      if (rng() % 3 != 0) continue;
+      const std::string key = "dev" + std::to_string(device);
+      for (int64_t dt : {0, 4}) {
+        Row row = D(key.c_str(), step * 100 + dt, device);
+        all.push_back(row);
+        run.Add(row);
+      }
+    }
+    run.Advance(step * 100 + 50);
+    CHECK(run.op().stats().state_entries <= 2 * 600);
+  }
+  run.Advance(kMaxTime);
+  CHECK(run.op().stats().state_entries == 0);
+  CHECK(run.op().stats().duplicates == all.size() / 2);
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < all.size(); i += 2) {
+    expected.push_back("1 @" + std::to_string(all[i][1].AsInt()) + " " + Show(all[i]));
+  }
+  std::sort(expected.begin(), expected.end());
+  CHECK(Consolidate(run.results()) == expected);
+}
+
+TEST_CASE("dedup: several by columns form one key") {
+  DedupOperatorSpec spec = Spec(10, EmitMode::kUpdates);
+  spec.by = {0, 2};
+  Run run(std::move(spec));
+  run.Add(D("a", 0, 1));
+  run.Add(D("a", 1, 2));
+  run.Add(D("a", 2, 1));
+  run.Advance(kMaxTime);
+  CHECK(run.Take() == std::vector<std::string>{"+1 @0 \"a\" 0 1", "+1 @1 \"a\" 1 2"});
 }
 
 // --- Randomized: any arrival order converges to the static result -------------------------
@@ -288,7 +328,7 @@ std::vector<std::string> BruteForce(Duration within, const std::vector<Row>& row
   return out;
 }
 
-TEST_CASE("random arrival orders converge to the static result (and to the brute force)") {
+TEST_CASE("dedup: random arrival orders converge to the static result (and to the brute force)") {
   std::mt19937_64 rng(4711);
   const auto uniform = [&](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);

@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace runnel {
@@ -75,9 +77,9 @@ class FailingSink final : public Operator {
 TEST_CASE("a bounded run is one data step followed by the +inf watermark") {
   std::vector<std::string> log;
   Dataflow flow;
-  int src = flow.AddSource("src", std::make_unique<VectorSource>(
-                                      std::vector<std::pair<Timestamp, int64_t>>{{10, 1}, {5, 2}, {7, 3}},
-                                      true));
+  int src = flow.AddSource(
+      "src", std::make_unique<VectorSource>(
+                 std::vector<std::pair<Timestamp, int64_t>>{{10, 1}, {5, 2}, {7, 3}}, true));
   flow.AddOperator("rec", std::make_unique<Recorder>(&log, "rec"), {{src, 0}});
   SchedulerOptions options;
   options.batch_size = 2;  // the bounded source is still drained within the first step
@@ -137,6 +139,70 @@ TEST_CASE("a stop request ends a run over an unbounded source") {
   });
   REQUIRE(flow.Run().ok());
   CHECK(steps == 3);
+}
+
+TEST_CASE("an unbounded source gives at most batch_size records per step") {
+  std::vector<std::string> log;
+  Dataflow flow;
+  int src = flow.AddSource("live", std::make_unique<VectorSource>(
+                                       std::vector<std::pair<Timestamp, int64_t>>{
+                                           {1, 1}, {2, 2}, {3, 3}, {4, 4}, {5, 5}},
+                                       false));
+  flow.AddOperator("rec", std::make_unique<Recorder>(&log, "rec"), {{src, 0}});
+  int steps = 0;
+  flow.AddStepListener([&] {
+    if (++steps == 3) flow.RequestStop();
+    return Status::Ok();
+  });
+  SchedulerOptions options;
+  options.batch_size = 2;
+  REQUIRE(flow.Run(options).ok());
+  // A stop does not push a +inf watermark through: open windows stay open.
+  CHECK(log == std::vector<std::string>{"rec change port=0 1@1 1", "rec change port=0 2@2 1",
+                                        "rec advance -inf", "rec change port=0 3@3 1",
+                                        "rec change port=0 4@4 1", "rec advance -inf",
+                                        "rec change port=0 5@5 1", "rec advance -inf"});
+}
+
+TEST_CASE("a stop request wakes an idle engine at once, however long it meant to sleep") {
+  Dataflow flow;
+  flow.AddSource(
+      "idle", std::make_unique<VectorSource>(std::vector<std::pair<Timestamp, int64_t>>{}, false));
+  int steps = 0;
+  flow.AddStepListener([&] {
+    ++steps;
+    return Status::Ok();
+  });
+  SchedulerOptions options;
+  options.min_idle_sleep = std::chrono::milliseconds(60'000);
+  options.max_idle_sleep = std::chrono::milliseconds(60'000);
+  const auto started = std::chrono::steady_clock::now();
+  std::thread stopper([&flow] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    flow.RequestStop();
+  });
+  REQUIRE(flow.Run(options).ok());
+  stopper.join();
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  CHECK(steps == 1);
+}
+
+TEST_CASE("an idle engine backs off between steps and steps again at once after progress") {
+  Dataflow flow;
+  flow.AddSource(
+      "idle", std::make_unique<VectorSource>(std::vector<std::pair<Timestamp, int64_t>>{}, false));
+  int steps = 0;
+  flow.AddStepListener([&] {
+    if (++steps == 6) flow.RequestStop();
+    return Status::Ok();
+  });
+  SchedulerOptions options;
+  options.min_idle_sleep = std::chrono::milliseconds(10);
+  options.max_idle_sleep = std::chrono::milliseconds(40);
+  const auto started = std::chrono::steady_clock::now();
+  REQUIRE(flow.Run(options).ok());
+  // Sleeps of 10, 20, 40, 40, 40 ms between the six steps.
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(150));
 }
 
 }  // namespace runnel

@@ -200,16 +200,13 @@ def expected_rows(args):
     for name, lcol, rcol in zip(key_names, left_by, right_by):
         left[name] = left[lcol]
         right_part[name] = right[rcol]
+    # A probe column tells a match with null right fields from no match at all.
+    probe = "__runnel_matched"
+    right_part[probe] = True
     result = pandas_asof(left, right_part, join_on, join_on, key_names, key_names,
                          args.direction, args.tolerance_ms, not args.no_exact)
     if args.drop_unmatched:
-        matched = pd.Series(False, index=result.index)
-        probe = "__runnel_matched"
-        right_part[probe] = True
-        flags = pandas_asof(left, right_part, join_on, join_on, key_names, key_names,
-                            args.direction, args.tolerance_ms, not args.no_exact)[probe]
-        matched = flags.notna()
-        result = result[matched.values]
+        result = result[result[probe].notna()]
     rows = [tuple(normalise(v) for v in row) for row in result[out_columns].itertuples(index=False)]
     return out_columns, rows
 
