@@ -14,16 +14,18 @@ namespace {
 constexpr int kExitInvalid = 2;
 
 int NotYet(const char* command) {
-  std::fprintf(stderr, "runnel: error: `runnel %s` is not available in this version yet\n", command);
+  std::fprintf(stderr, "runnel: error: `runnel %s` is not available in this version yet\n",
+               command);
   return 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Runnel: an analytics runtime for IoT edge gateways.\n"
-               "Runs event-time pipelines over MQTT streams and stored sensor logs.",
-               "runnel"};
+  CLI::App app{
+      "Runnel: an analytics runtime for IoT edge gateways.\n"
+      "Runs event-time pipelines over MQTT streams and stored sensor logs.",
+      "runnel"};
   std::string version = std::string("runnel ") + RUNNEL_VERSION;
 #ifdef RUNNEL_WITH_MIMALLOC
   // Naming mimalloc's version also keeps the linker from dropping the allocator library.
@@ -33,12 +35,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   runnel::RunArgs run_args;
-  CLI::App* run = app.add_subcommand("run", "Run a pipeline (exits when all sources are static "
-                                            "and read whole, otherwise on SIGINT/SIGTERM)");
+  CLI::App* run = app.add_subcommand("run",
+                                     "Run a pipeline (exits when all sources are static "
+                                     "and read whole, otherwise on SIGINT/SIGTERM)");
   run->add_option("PIPELINE", run_args.pipeline, "pipeline file (.toml)")->required();
   run->add_option("--replay", run_args.replays,
                   "SOURCE=PATH: read source SOURCE from a .csv or .jsonl file instead");
-  run->add_option("--state-dir", run_args.state_dir, "state directory (overrides [runtime] state_dir)");
+  run->add_option("--state-dir", run_args.state_dir,
+                  "state directory (overrides [runtime] state_dir)");
   run->add_flag("--reset-state", run_args.reset_state, "delete saved state and start over");
   run->add_flag("--no-dashboard", run_args.no_dashboard, "do not serve the web dashboard");
 

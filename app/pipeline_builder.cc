@@ -4,6 +4,8 @@
 #include <map>
 #include <sstream>
 
+#include "app/profile_decoder.h"
+#include "config/device_profile.h"
 #include "io/file_sink.h"
 #include "io/file_source.h"
 #include "operators/aggregate.h"
@@ -50,9 +52,12 @@ const char* FormatName(ConfigFileFormat f) { return f == ConfigFileFormat::kCsv 
 
 const char* ModeName(ConfigSourceMode m) {
   switch (m) {
-    case ConfigSourceMode::kStatic: return "static";
-    case ConfigSourceMode::kReplay: return "replay";
-    case ConfigSourceMode::kFollow: return "follow";
+    case ConfigSourceMode::kStatic:
+      return "static";
+    case ConfigSourceMode::kReplay:
+      return "replay";
+    case ConfigSourceMode::kFollow:
+      return "follow";
   }
   return "?";
 }
@@ -125,17 +130,16 @@ class PipelineBuilder {
   Status AddSource(const SourceConfig& source) {
     const std::string where = source.where.Prefix() + ": source '" + source.name + "'";
     const std::string* replay = ReplayPath(source.name);
-    if (source.kind == SourceKind::kMqtt && !replay) {
-      return Status::Invalid(where +
-                             ": MQTT sources are not available in this version yet (replay a "
-                             "stored log instead: --replay " +
-                             source.name + "=FILE.csv)");
-    }
-    if (source.kind == SourceKind::kMqtt && source.fields.empty()) {
-      return Status::Invalid(where + ": device profiles are not available in this version yet "
-                                     "(declare `fields` inline to replay this source)");
-    }
     FileSourceSpec spec;
+    if (source.kind == SourceKind::kMqtt) {
+      RUNNEL_RETURN_IF_ERROR(DescribeMqttSource(source, where, &spec));
+      if (!replay && options_.open_io) {
+        return Status::Invalid(where +
+                               ": MQTT ingestion is not available in this version yet (replay a "
+                               "stored log instead: --replay " +
+                               source.name + "=FILE.csv)");
+      }
+    }
     spec.name = source.name;
     spec.path = source.file;
     spec.format = source.format == ConfigFileFormat::kCsv ? FileFormat::kCsv : FileFormat::kJsonl;
@@ -159,16 +163,19 @@ class PipelineBuilder {
       spec.mode = FileSourceMode::kStatic;
       description = "replay of " + *replay;
     }
-    for (const FieldConfig& f : source.fields) spec.fields.push_back({f.name, f.type});
-    spec.time_fields = source.time_fields;
-    spec.time_arrival = source.time_arrival;
-    spec.time_unit = source.time_unit;
-    spec.time_format = source.time_format;
+    if (source.kind == SourceKind::kFile) {
+      for (const FieldConfig& f : source.fields) spec.fields.push_back({f.name, f.type});
+      spec.time_fields = source.time_fields;
+      spec.time_arrival = source.time_arrival;
+      spec.time_unit = source.time_unit;
+      spec.time_format = source.time_format;
+    }
     spec.null_values = source.null_values;
     spec.max_delay = source.max_delay;
     if (spec.mode == FileSourceMode::kReplay) spec.speed = source.speed;
     spec.on_error = source.on_error_fail ? OnError::kFail : OnError::kSkip;
 
+    if (source.kind == SourceKind::kMqtt && !replay) description = mqtt_description_;
     Schema schema = FileSource::OutputSchema(spec);
     std::unique_ptr<Source> node;
     if (options_.open_io) {
@@ -180,6 +187,33 @@ class PipelineBuilder {
     }
     const int index = flow_.AddSource("source '" + source.name + "'", std::move(node));
     AddStream(source.name, "source", description, {}, {{index, 0}, schema, {}, false});
+    return Status::Ok();
+  }
+
+  // The records of an MQTT source, as the file source that replays its stored log reads them:
+  // the profile's (or the inline) columns, with the event time as an int column in ms.
+  Status DescribeMqttSource(const SourceConfig& source, const std::string& where,
+                            FileSourceSpec* spec) {
+    spec->time_unit = TimeUnit::kMillis;
+    if (!source.profile) {
+      for (const FieldConfig& f : source.fields) {
+        const bool is_time = source.time_fields.size() == 1 && f.name == source.time_fields[0];
+        spec->fields.push_back({f.name, is_time ? ValueType::kInt : f.type});
+      }
+      spec->time_fields = source.time_fields;
+      spec->time_arrival = source.time_arrival;
+      mqtt_description_ = "mqtt topic " + source.topic.value_or("?");
+      return Status::Ok();
+    }
+    auto profile = LoadDeviceProfileByName(*source.profile, ProfileSearchPath(config_.directory));
+    if (!profile.ok()) return profile.status().WithContext(where);
+    auto codec = BuildProfileCodec(*profile);
+    if (!codec.ok()) return codec.status().WithContext(where);
+    for (const Column& c : codec->decoder->schema().columns()) {
+      spec->fields.push_back({c.name, c.type});
+    }
+    spec->time_fields = {profile->time.field};
+    mqtt_description_ = "mqtt profile " + profile->name + ", topic " + codec->topic.Filter();
     return Status::Ok();
   }
 
@@ -211,15 +245,7 @@ class PipelineBuilder {
   Status AddWindowView(const ViewConfig& view, const Stream& input) {
     const std::string where = view.where.Prefix() + ": view '" + view.name + "'";
     PortRef upstream = input.port;
-    std::unique_ptr<Expr> filter;
-    RUNNEL_RETURN_IF_ERROR(CompileFilter(view, input.schema, &filter));
-    if (filter) {
-      upstream = {flow_.AddOperator("view '" + view.name + "' where",
-                                    std::make_unique<MapOperator>(std::move(filter),
-                                                                  std::vector<std::unique_ptr<Expr>>{}),
-                                    {upstream}),
-                  0};
-    }
+    RUNNEL_RETURN_IF_ERROR(AddFilterStage(view, input, &upstream));
 
     WindowOperatorSpec spec;
     const WindowConfig& w = *view.window;
@@ -235,15 +261,15 @@ class PipelineBuilder {
     for (const std::string& key : view.group_by) {
       auto index = input.schema.IndexOf(key);
       if (!index) {
-        return Status::Invalid(where + ": group_by: unknown field '" + key + "' (fields: " +
-                               JoinNames(input.schema.Names()) + ")");
+        return Status::Invalid(where + ": group_by: unknown field '" + key +
+                               "' (fields: " + JoinNames(input.schema.Names()) + ")");
       }
       spec.group_by.push_back(*index);
     }
     const Scope scope(input.schema);
     for (const ExprText& text : view.aggregate) {
-      const std::string at = text.where.Prefix() + ": view '" + view.name + "': aggregate \"" +
-                             text.text + "\"";
+      const std::string at =
+          text.where.Prefix() + ": view '" + view.name + "': aggregate \"" + text.text + "\"";
       auto call = ParseAggregateCall(text.text, scope);
       if (!call.ok()) return call.status().WithContext(at);
       auto aggregate = MakeAggregate(std::move(call).value());
@@ -251,7 +277,8 @@ class PipelineBuilder {
       spec.aggregates.push_back(std::move(aggregate).value());
     }
     RUNNEL_RETURN_IF_ERROR(WindowOperator::Validate(spec, input.schema).WithContext(where));
-    RUNNEL_RETURN_IF_ERROR(CheckUniqueColumns(where, WindowOperator::OutputSchema(spec, input.schema)));
+    RUNNEL_RETURN_IF_ERROR(
+        CheckUniqueColumns(where, WindowOperator::OutputSchema(spec, input.schema)));
 
     std::string description = DescribeWindow(view);
     Schema schema = WindowOperator::OutputSchema(spec, input.schema);
@@ -279,14 +306,27 @@ class PipelineBuilder {
     return Status::Ok();
   }
 
+  // A stateful view's `where` runs as a filter node in front of its operator.
+  Status AddFilterStage(const ViewConfig& view, const Stream& input, PortRef* upstream) {
+    std::unique_ptr<Expr> filter;
+    RUNNEL_RETURN_IF_ERROR(CompileFilter(view, input.schema, &filter));
+    if (!filter) return Status::Ok();
+    *upstream = {flow_.AddOperator("view '" + view.name + "' where",
+                                   std::make_unique<MapOperator>(
+                                       std::move(filter), std::vector<std::unique_ptr<Expr>>{}),
+                                   {*upstream}),
+                 0};
+    return Status::Ok();
+  }
+
   static Status ResolveColumns(const std::string& where, const std::string& what,
                                const std::vector<std::string>& names, const Schema& schema,
                                std::vector<size_t>* out) {
     for (const std::string& name : names) {
       auto index = schema.IndexOf(name);
       if (!index) {
-        return Status::Invalid(where + ": " + what + ": unknown field '" + name + "' (fields: " +
-                               JoinNames(schema.Names()) + ")");
+        return Status::Invalid(where + ": " + what + ": unknown field '" + name +
+                               "' (fields: " + JoinNames(schema.Names()) + ")");
       }
       out->push_back(*index);
     }
@@ -335,9 +375,9 @@ class PipelineBuilder {
                                         std::make_unique<AsofJoinOperator>(std::move(spec)),
                                         {left.port, right.port});
     const bool inputs_retract = left.may_retract || right.may_retract;
-    AddStream(view.name, "view", description, {join.left, join.right},
-              {{index, AsofJoinOperator::kResultsPort}, schema, {},
-               inputs_retract || Corrects(view)});
+    AddStream(
+        view.name, "view", description, {join.left, join.right},
+        {{index, AsofJoinOperator::kResultsPort}, schema, {}, inputs_retract || Corrects(view)});
     AddLateView(view, index, AsofJoinOperator::kLatePort,
                 Stream{{}, late_schema, {}, inputs_retract});
     return Status::Ok();
@@ -346,29 +386,23 @@ class PipelineBuilder {
   Status AddDedupView(const ViewConfig& view, const Stream& input) {
     const std::string where = view.dedup->where.Prefix() + ": view '" + view.name + "': dedup";
     PortRef upstream = input.port;
-    std::unique_ptr<Expr> filter;
-    RUNNEL_RETURN_IF_ERROR(CompileFilter(view, input.schema, &filter));
-    if (filter) {
-      upstream = {flow_.AddOperator("view '" + view.name + "' where",
-                                    std::make_unique<MapOperator>(std::move(filter),
-                                                                  std::vector<std::unique_ptr<Expr>>{}),
-                                    {upstream}),
-                  0};
-    }
+    RUNNEL_RETURN_IF_ERROR(AddFilterStage(view, input, &upstream));
     DedupOperatorSpec spec;
     RUNNEL_RETURN_IF_ERROR(ResolveColumns(where, "by", view.dedup->by, input.schema, &spec.by));
     spec.within = view.dedup->within;
     spec.emit = view.emit == ConfigEmitMode::kFinal ? EmitMode::kFinal : EmitMode::kUpdates;
     spec.allowed_lateness = view.allowed_lateness;
     RUNNEL_RETURN_IF_ERROR(DedupOperator::Validate(spec, input.schema).WithContext(where));
-    std::string description = "dedup by " + JoinNames(view.dedup->by) + " within " +
-                              FormatDuration(spec.within);
+    std::string description =
+        "dedup by " + JoinNames(view.dedup->by) + " within " + FormatDuration(spec.within);
     if (view.filter) description = "where + " + description;
     const int index = flow_.AddOperator(
         "view '" + view.name + "'", std::make_unique<DedupOperator>(std::move(spec), input.schema),
         {upstream});
     AddStream(view.name, "view", description, {*view.from},
-              {{index, DedupOperator::kResultsPort}, input.schema, {},
+              {{index, DedupOperator::kResultsPort},
+               input.schema,
+               {},
                input.may_retract || Corrects(view)});
     AddLateView(view, index, DedupOperator::kLatePort, input);
     return Status::Ok();
@@ -382,15 +416,18 @@ class PipelineBuilder {
         "view '" + *view.late + "'",
         std::make_unique<MapOperator>(nullptr, std::vector<std::unique_ptr<Expr>>{}),
         {{node, port}});
-    AddStream(*view.late, "late view", "records too late for view '" + view.name + "'",
-              {view.name}, {{late_index, 0}, input.schema, {}, input.may_retract});
+    AddStream(*view.late, "late view", "records too late for view '" + view.name + "'", {view.name},
+              {{late_index, 0}, input.schema, {}, input.may_retract});
   }
 
   static const char* DirectionName(AsofDirection d) {
     switch (d) {
-      case AsofDirection::kBackward: return "backward";
-      case AsofDirection::kForward: return "forward";
-      case AsofDirection::kNearest: return "nearest";
+      case AsofDirection::kBackward:
+        return "backward";
+      case AsofDirection::kForward:
+        return "forward";
+      case AsofDirection::kNearest:
+        return "nearest";
     }
     return "?";
   }
@@ -444,11 +481,15 @@ class PipelineBuilder {
     const WindowConfig& w = *view.window;
     std::string out = "window ";
     switch (w.type) {
-      case ConfigWindowType::kTumbling: out += "tumbling " + FormatDuration(w.size); break;
+      case ConfigWindowType::kTumbling:
+        out += "tumbling " + FormatDuration(w.size);
+        break;
       case ConfigWindowType::kSliding:
         out += "sliding " + FormatDuration(w.size) + " every " + FormatDuration(w.hop);
         break;
-      case ConfigWindowType::kSession: out += "session gap " + FormatDuration(w.gap); break;
+      case ConfigWindowType::kSession:
+        out += "session gap " + FormatDuration(w.gap);
+        break;
     }
     if (!view.group_by.empty()) out += " by " + JoinNames(view.group_by);
     out += view.emit == ConfigEmitMode::kFinal ? ", emit final" : ", emit updates";
@@ -480,7 +521,8 @@ class PipelineBuilder {
         if (options_.open_io) {
           FileSinkSpec spec;
           spec.path = to_stdout ? "-" : sink.target;
-          spec.format = sink.format == ConfigFileFormat::kCsv ? FileFormat::kCsv : FileFormat::kJsonl;
+          spec.format =
+              sink.format == ConfigFileFormat::kCsv ? FileFormat::kCsv : FileFormat::kJsonl;
           auto file = FileSink::Create(spec, stream.schema);
           if (!file.ok()) return file.status().WithContext(where);
           op = std::move(file).value();
@@ -507,6 +549,7 @@ class PipelineBuilder {
   Pipeline* pipeline_;
   Dataflow& flow_;
   std::map<std::string, Stream> streams_;
+  std::string mqtt_description_;  // set by DescribeMqttSource for the source being added
 };
 
 Result<std::unique_ptr<Pipeline>> BuildPipeline(const PipelineConfig& config,
@@ -527,7 +570,8 @@ std::string Pipeline::DescribeGraph() const {
       out << "\n    " << s.description << "\n    columns: " << ColumnsText(s.schema) << "\n";
     }
   }
-  for (const SinkInfo& sink : sinks_) out << "sink " << sink.description << " <- " << sink.from << "\n";
+  for (const SinkInfo& sink : sinks_)
+    out << "sink " << sink.description << " <- " << sink.from << "\n";
   return out.str();
 }
 

@@ -21,7 +21,7 @@ namespace runnel {
 class StateDatabase;
 
 struct BuildOptions {
-  bool open_io = true;  // false for `runnel check`: no files, no database
+  bool open_io = true;                   // false for `runnel check`: no files, no database
   std::optional<std::string> state_dir;  // --state-dir (overrides [runtime] state_dir)
   bool reset_state = false;
   std::vector<std::pair<std::string, std::string>> replays;  // --replay SOURCE=PATH

@@ -119,9 +119,28 @@ done
   awk -F'\t' '{ printf "| %s | %d | %.2f | %.2f M | %.0f | %.2f | %.2f |\n",
                  $1, $2, $3, $2 / $3 / 1e6, $4 / 1024, $5, $6 }' "$RESULTS/runs.tsv"
   echo
-  awk -F'\t' '$1 ~ /^replay_100pct/ { r = $3 } $1 ~ /^static_100pct/ { s = $3 }
-              END { if (s > 0) printf "replay / static wall-time ratio (full stream): %.2f\n", r / s }' \
-    "$RESULTS/runs.tsv"
+  # Medians over the runs (the middle one; for an even count, the lower middle).
+  sort -t$'\t' -k1,1 "$RESULTS/runs.tsv" | awk -F'\t' '
+    { name = $1; sub(/_run[0-9]+$/, "", name); n[name]++; wall[name, n[name]] = $3
+      cpu[name, n[name]] = $5 + $6; rows[name] = $2; hwm[name] = $4 > hwm[name] ? $4 : hwm[name] }
+    function median(a, name, k,   i, j, t, v) {
+      for (i = 1; i <= k; i++) v[i] = a[name, i]
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      return v[int((k + 1) / 2)] }
+    END {
+      print "| stream | rows | runs | median wall s | records/s (wall) | median CPU s | records/s per CPU s | peak RSS MB |"
+      print "|---|---:|---:|---:|---:|---:|---:|---:|"
+      split("replay_10pct replay_50pct replay_100pct static_100pct", order, " ")
+      for (i = 1; i <= 4; i++) {
+        name = order[i]
+        if (!(name in n)) continue
+        w = median(wall, name, n[name]); c = median(cpu, name, n[name])
+        printf "| %s | %d | %d | %.2f | %.2f M | %.2f | %.2f M | %.0f |\n", name, rows[name], n[name], w,
+               rows[name] / w / 1e6, c, rows[name] / c / 1e6, hwm[name] / 1024
+        if (name == "replay_100pct") rw = w; if (name == "static_100pct") sw = w
+      }
+      if (sw > 0) printf "\nreplay / static, median wall time over the full stream: %.2f\n", rw / sw
+    }' 
   echo
   echo "VmRSS during the full replay, by progress (bytes read / file size):"
   echo

@@ -58,6 +58,13 @@ class FollowStream final : public ByteStream {
   uint64_t newlines_ = 0;
 };
 
+// Clock time since `since`. A clock that went backwards (an NTP step at boot) counts as a
+// long time, so that nothing waits for the wall clock to catch up with an old reading.
+Duration Since(Timestamp now, Timestamp since) {
+  if (since == kMinTime || now < since) return kMaxTime;
+  return now - since;
+}
+
 uint64_t CountNewlines(const std::string& text) {
   return static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
 }
@@ -125,13 +132,14 @@ RecordFileReader::Outcome FileFollower::Next(Row* row, Timestamp* time, std::str
     if (!changed.ok()) status_ = changed.status();
     return changed;
   };
-  if (now - last_scan_ >= options_.busy_rescan_interval) {
+  if (Since(now, last_scan_) >= options_.busy_rescan_interval) {
     if (!scan().ok()) return Outcome::kError;
   }
-  if (now < idle_until_) return Outcome::kNeedMore;
+  if (Since(now, idle_since_) < options_.rescan_interval) return Outcome::kNeedMore;
   for (int pass = 0; pass < 2; ++pass) {
-    // Round robin from the cursor: one busy file cannot hide another's new lines for long,
-    // and a sweep that finds nothing anywhere ends the pass.
+    // Each file is read to its current end before the next one (from where the last call
+    // stopped), so what exists is read in name order; a sweep that finds nothing anywhere
+    // ends the pass.
     size_t quiet = 0;
     while (quiet < files_.size()) {
       if (cursor_ >= files_.size()) cursor_ = 0;
@@ -142,6 +150,7 @@ RecordFileReader::Outcome FileFollower::Next(Row* row, Timestamp* time, std::str
           case Outcome::kRecord:
           case Outcome::kRejected:
             f.last_data = now;
+            idle_since_ = kMinTime;
             file_ = f.path;
             line_ = f.FileLine(f.reader->line());
             return outcome;
@@ -175,12 +184,12 @@ RecordFileReader::Outcome FileFollower::Next(Row* row, Timestamp* time, std::str
       ++quiet;
       ++cursor_;
     }
-    if (pass > 0 || now - last_scan_ < options_.rescan_interval) break;
+    if (pass > 0 || Since(now, last_scan_) < options_.rescan_interval) break;
     Result<bool> changed = scan();
     if (!changed.ok()) return Outcome::kError;
     if (!*changed) break;
   }
-  idle_until_ = now + options_.rescan_interval;
+  idle_since_ = now;
   return Outcome::kNeedMore;
 }
 
@@ -259,6 +268,8 @@ Result<bool> FileFollower::Scan(bool initial) {
         f.Restart();
         RUNNEL_RETURN_IF_ERROR(OpenAt(f));
         changed = true;
+      } else if (now < f.last_data) {
+        f.last_data = now;  // the clock went back: the idle time starts again
       } else if (f.AtBoundary() && now - f.last_data >= options_.park_after) {
         Park(f);
       }

@@ -74,7 +74,7 @@ class FileFollower {
   std::vector<std::unique_ptr<Followed>> files_;  // by (path, order)
   uint64_t next_order_ = 0;
   size_t cursor_ = 0;                // file the next read starts with
-  Timestamp idle_until_ = kMinTime;  // nothing new: no reads before this clock time
+  Timestamp idle_since_ = kMinTime;  // when a sweep last found nothing new anywhere
   Timestamp last_scan_ = kMinTime;
   std::string last_scan_error_;  // logged once, not every scan
   std::string file_;

@@ -23,12 +23,18 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status Invalid(std::string message) { return Status(StatusCode::kInvalid, std::move(message)); }
-  static Status IoError(std::string message) { return Status(StatusCode::kIoError, std::move(message)); }
+  static Status Invalid(std::string message) {
+    return Status(StatusCode::kInvalid, std::move(message));
+  }
+  static Status IoError(std::string message) {
+    return Status(StatusCode::kIoError, std::move(message));
+  }
   static Status Corruption(std::string message) {
     return Status(StatusCode::kCorruption, std::move(message));
   }
-  static Status Runtime(std::string message) { return Status(StatusCode::kRuntime, std::move(message)); }
+  static Status Runtime(std::string message) {
+    return Status(StatusCode::kRuntime, std::move(message));
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -76,17 +82,17 @@ class [[nodiscard]] Result {
 }  // namespace runnel
 
 // Propagates a non-OK Status from an expression returning Status.
-#define RUNNEL_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::runnel::Status runnel_status_ = (expr); \
+#define RUNNEL_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::runnel::Status runnel_status_ = (expr);        \
     if (!runnel_status_.ok()) return runnel_status_; \
   } while (0)
 
 #define RUNNEL_CONCAT_INNER(a, b) a##b
 #define RUNNEL_CONCAT(a, b) RUNNEL_CONCAT_INNER(a, b)
 // Declares `lhs` from a Result<T> expression, or returns its Status.
-#define RUNNEL_ASSIGN_OR_RETURN(lhs, expr)                                  \
-  auto RUNNEL_CONCAT(runnel_result_, __LINE__) = (expr);                    \
-  if (!RUNNEL_CONCAT(runnel_result_, __LINE__).ok())                        \
-    return RUNNEL_CONCAT(runnel_result_, __LINE__).status();                \
+#define RUNNEL_ASSIGN_OR_RETURN(lhs, expr)                   \
+  auto RUNNEL_CONCAT(runnel_result_, __LINE__) = (expr);     \
+  if (!RUNNEL_CONCAT(runnel_result_, __LINE__).ok())         \
+    return RUNNEL_CONCAT(runnel_result_, __LINE__).status(); \
   lhs = std::move(RUNNEL_CONCAT(runnel_result_, __LINE__)).value()

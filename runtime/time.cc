@@ -23,7 +23,8 @@ struct Unit {
   std::string_view suffix;
   Duration millis;
 };
-constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+constexpr Unit kUnits[] = {
+    {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
 }  // namespace
 
 Result<Duration> ParseDuration(std::string_view text) {
@@ -41,7 +42,8 @@ Result<Duration> ParseDuration(std::string_view text) {
     int64_t count = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, count);
     Duration out = 0;
-    if (ec != std::errc() || ptr != text.data() + digits || __builtin_mul_overflow(count, unit.millis, &out)) {
+    if (ec != std::errc() || ptr != text.data() + digits ||
+        __builtin_mul_overflow(count, unit.millis, &out)) {
       return bad();
     }
     return out;

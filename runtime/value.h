@@ -29,7 +29,9 @@ class Value {
   static Value Bool(bool b) { return Value(Storage(std::in_place_index<1>, b)); }
   static Value Int(int64_t i) { return Value(Storage(std::in_place_index<2>, i)); }
   static Value Float(double d) { return Value(Storage(std::in_place_index<3>, d)); }
-  static Value String(std::string s) { return Value(Storage(std::in_place_index<4>, std::move(s))); }
+  static Value String(std::string s) {
+    return Value(Storage(std::in_place_index<4>, std::move(s)));
+  }
 
   ValueType type() const { return static_cast<ValueType>(data_.index()); }
   bool is_null() const { return data_.index() == 0; }
@@ -41,7 +43,9 @@ class Value {
   const std::string& AsString() const { return std::get<4>(data_); }
 
   // REQUIRES: type() is kInt or kFloat.
-  double AsNumber() const { return type() == ValueType::kInt ? static_cast<double>(AsInt()) : AsFloat(); }
+  double AsNumber() const {
+    return type() == ValueType::kInt ? static_cast<double>(AsInt()) : AsFloat();
+  }
 
   // Total order used for sorting output and keys: null < bool < numbers < strings; an int and
   // a float compare by numeric value (1 == 1.0 is ordered equivalent, but operator== is false).

@@ -8,6 +8,7 @@ packages=(
   libpaho-mqttpp-dev libpaho-mqtt-dev libasio-dev libsqlite3-dev sqlite3 libmimalloc-dev
   libcivetweb-dev civetweb doctest-dev libtomlplusplus-dev libsimdjson-dev libcli11-dev
   python3 python3-pandas
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -15,3 +15,6 @@ BUILD_DIR=build-asan BUILD_TYPE=Debug scripts/build.sh -DRUNNEL_WERROR=ON -DRUNN
   -DRUNNEL_BUILD_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+echo "== fuzzing the payload decoders, topic templates and profiles (10 s per target)"
+scripts/fuzz.sh 10

@@ -559,6 +559,21 @@ TEST_CASE("follow reads what exists, then appended lines; a partial last line wa
   CHECK(p.source->watermark() == 3500);
 }
 
+TEST_CASE("a wall clock stepping backwards does not stall follow") {
+  TempDir dir;
+  const std::string file = dir.Write("env.csv", "device,ts,temp\na,1,1\n");
+  ManualClock clock(1'700'000'000'000);
+  Polled p(FollowSpec(file, &clock));
+  CHECK(p.Poll().second.size() == 1);
+  CHECK(p.Poll() == Step{PollStatus::kIdle, {}});
+  clock.Set(1'000'000'000'000);  // an NTP step at boot
+  Append(file, "b,2,2\n");
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"2: \"b\" 2 2 (1)"}});
+  Append(file, "c,3,3\n");
+  clock.Advance(100);
+  CHECK(p.Poll() == Step{PollStatus::kProgress, {"3: \"c\" 3 3 (1)"}});
+}
+
 TEST_CASE("follow on a directory picks up new files in name order, and waits for the first") {
   TempDir dir;
   std::filesystem::create_directories(dir.Path("logs"));

@@ -7,14 +7,14 @@
 namespace runnel {
 
 TEST_CASE("values compare by type family, then content, with ints and floats numerically") {
-  std::vector<Value> values = {Value::String("b"), Value::Float(1.5), Value::Int(2), Value::Null(),
-                               Value::Bool(true), Value::Int(1), Value::String("a"),
-                               Value::Bool(false)};
+  std::vector<Value> values = {Value::String("b"), Value::Float(1.5), Value::Int(2),
+                               Value::Null(),      Value::Bool(true), Value::Int(1),
+                               Value::String("a"), Value::Bool(false)};
   std::sort(values.begin(), values.end(), [](const Value& a, const Value& b) { return a < b; });
   std::vector<std::string> printed;
   for (const Value& v : values) printed.push_back(v.DebugString());
-  CHECK(printed == std::vector<std::string>{"null", "false", "true", "1", "1.5", "2", "\"a\"",
-                                            "\"b\""});
+  CHECK(printed ==
+        std::vector<std::string>{"null", "false", "true", "1", "1.5", "2", "\"a\"", "\"b\""});
 }
 
 TEST_CASE("equality and hashing distinguish types so group keys never mix") {
@@ -22,8 +22,10 @@ TEST_CASE("equality and hashing distinguish types so group keys never mix") {
   CHECK((Value::Int(1) <=> Value::Float(1.0)) == std::weak_ordering::equivalent);
   CHECK(Value::String("x") == Value::String("x"));
   CHECK(Value::String("x").Hash() == Value::String("x").Hash());
-  CHECK(RowHash()(Row{Value::Int(1), Value::Null()}) == RowHash()(Row{Value::Int(1), Value::Null()}));
-  CHECK(RowHash()(Row{Value::Int(1), Value::Int(2)}) != RowHash()(Row{Value::Int(2), Value::Int(1)}));
+  CHECK(RowHash()(Row{Value::Int(1), Value::Null()}) ==
+        RowHash()(Row{Value::Int(1), Value::Null()}));
+  CHECK(RowHash()(Row{Value::Int(1), Value::Int(2)}) !=
+        RowHash()(Row{Value::Int(2), Value::Int(1)}));
 }
 
 TEST_CASE("floats print in shortest round-trip form") {
