@@ -94,12 +94,20 @@ int RunCommand(const RunArgs& args) {
   }
 
   uint64_t read = 0, rejected = 0, written = 0, late = 0;
+  std::vector<std::string> details;  // per node, only what a user should look at
   for (const Dataflow::Node& node : flow.nodes()) {
     if (node.source) {
       read += node.source->stats().records_read;
       rejected += node.source->stats().records_rejected;
-    } else {
-      late += node.op->stats().late_records;
+      continue;
+    }
+    const OperatorStats stats = node.op->stats();
+    late += stats.late_records;
+    if (stats.late_records > 0) {
+      details.push_back(node.name + ": " + std::to_string(stats.late_records) + " late");
+    }
+    if (stats.duplicates > 0) {
+      details.push_back(node.name + ": " + Plural(stats.duplicates, "duplicate") + " dropped");
     }
   }
   for (const SinkInfo& sink : pipeline.sinks()) {
@@ -112,6 +120,7 @@ int RunCommand(const RunArgs& args) {
   logger.Info("done in " + std::string(elapsed) + ": " + Plural(read, "record") + " read, " +
               std::to_string(rejected) + " rejected, " + Plural(written, "row") + " written, " +
               std::to_string(late) + " late");
+  for (const std::string& detail : details) logger.Info(detail);
   for (const SinkInfo& sink : pipeline.sinks()) {
     std::string where = sink.description;
     if (where.rfind("table ", 0) == 0) where += " in " + pipeline.state_database_path();

@@ -1,4 +1,4 @@
-"""Summarizes scripts/bench_batch.sh's timings.tsv as a Markdown table: per program the median
+"""Summarizes scripts/bench_batch.sh's (or bench_asof.sh's) timings.tsv as a Markdown table: per program the median
 wall time, median peak RSS and median CPU time (user + sys) over its runs, and the ratio of
 median wall times to Runnel's and to the hand loop's (same run, same file).
 
@@ -11,6 +11,7 @@ import sys
 # (name in timings.tsv, label in the table); the order of the table.
 PROGRAMS = [
     ("gen_readings", "generator (C++, writes the CSV; not a comparison)"),
+    ("gen_asof", "generator (C++, writes both CSVs; not a comparison)"),
     ("handloop", "hand loop (C++, 1 thread)"),
     ("runnel", "Runnel"),
     ("duckdb_2t", "DuckDB, 2 threads"),
@@ -48,7 +49,7 @@ def main(path):
         rss = statistics.median(x[1] for x in r)
         cpu = statistics.median(x[2] for x in r)
         load = max(x[3] for x in r)
-        comparison = name != "gen_readings"
+        comparison = not name.startswith("gen_")
         vs_runnel = f"{wall / runnel:.2f}" if comparison and runnel else ("–" if not comparison else "pending")
         vs_hand = f"{wall / hand:.2f}" if comparison and hand else "–"
         print(f"| {label} | {len(r)} | {wall:.2f} | {rss:.0f} | {cpu:.2f} | {vs_runnel} | {vs_hand} "
