@@ -60,6 +60,20 @@ int main(int argc, char** argv) {
   CLI::App* help = app.add_subcommand("help", "Show help for a command");
   help->add_option("COMMAND", help_topic, "run, check, simulate or export");
 
+  // CLI11 would only say "A subcommand is required" for a mistyped command.
+  const auto is_command = [&](const char* word) {
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      if (sub->get_name() == word) return true;
+    }
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !is_command(argv[1])) {
+    std::fprintf(stderr,
+                 "runnel: error: unknown command '%s' (commands: run, check, simulate, export, "
+                 "help; see runnel --help)\n",
+                 argv[1]);
+    return kExitInvalid;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
