@@ -1,5 +1,5 @@
-"""Summarizes scripts/bench_batch.sh's (or bench_asof.sh's) timings.tsv as a Markdown table: per program the median
-wall time, median peak RSS and median CPU time (user + sys) over its runs, and the ratio of
+"""Summarizes scripts/bench_batch.sh's (or scripts/bench_asof.sh's) timings.tsv as a Markdown
+table: per program the median wall time, median peak RSS and median CPU time (user + sys) over its runs, and the ratio of
 median wall times to Runnel's and to the hand loop's (same run, same file).
 
 usage: /usr/bin/python3 bench/summarize_timings.py TIMINGS.tsv

@@ -26,7 +26,10 @@ namespace {
 using config_internal::ClosestMatch;
 using config_internal::IsFieldName;
 using config_internal::JoinWords;
+using config_internal::ParseTomlText;
+using config_internal::ReadConfigText;
 using config_internal::SourceFile;
+using config_internal::SourceFileOf;
 using config_internal::StringAt;
 using config_internal::TableReader;
 
@@ -575,33 +578,16 @@ const ProfileField* DeviceProfile::FindField(std::string_view field_name) const 
 Result<DeviceProfile> ParseDeviceProfile(std::string_view text, const std::string& path) {
   DeviceProfile profile;
   profile.path = path;
-  std::string directory = std::filesystem::path(path).parent_path().string();
-  if (directory.empty()) directory = ".";
-  const SourceFile file{path, directory};
-  toml::table root;
-  try {
-    root = toml::parse(text, std::string_view(path));
-  } catch (const toml::parse_error& error) {
-    return Status::Invalid(path + ":" + std::to_string(error.source().begin.line) + ": " +
-                           std::string(error.description()));
-  }
+  const SourceFile file = SourceFileOf(path);
+  RUNNEL_ASSIGN_OR_RETURN(const toml::table root, ParseTomlText(text, path));
   ProfileParser parser(file, root, &profile);
   RUNNEL_RETURN_IF_ERROR(parser.Parse());
   return profile;
 }
 
 Result<DeviceProfile> LoadDeviceProfile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::Invalid(path + ": cannot read the device profile: " + std::strerror(errno) +
-                           " (check the path)");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    return Status::Invalid(path + ": cannot read the device profile: " + std::strerror(errno));
-  }
-  return ParseDeviceProfile(text.str(), path);
+  RUNNEL_ASSIGN_OR_RETURN(const std::string text, ReadConfigText(path, "device profile"));
+  return ParseDeviceProfile(text, path);
 }
 
 std::vector<std::string> ProfileSearchPath(const std::string& pipeline_directory) {

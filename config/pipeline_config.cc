@@ -30,7 +30,10 @@ using config_internal::ClosestMatch;
 using config_internal::ConfigError;
 using config_internal::IsFieldName;
 using config_internal::JoinWords;
+using config_internal::ParseTomlText;
+using config_internal::ReadConfigText;
 using config_internal::SourceFile;
+using config_internal::SourceFileOf;
 using config_internal::StringAt;
 using config_internal::TableReader;
 
@@ -1065,33 +1068,17 @@ class PipelineParser {
 Result<PipelineConfig> ParsePipeline(std::string_view text, const std::string& path) {
   PipelineConfig config;
   config.path = path;
-  config.directory = std::filesystem::path(path).parent_path().string();
-  if (config.directory.empty()) config.directory = ".";
-  const SourceFile file{path, config.directory};
-  toml::table root;
-  try {
-    root = toml::parse(text, std::string_view(path));
-  } catch (const toml::parse_error& error) {
-    return Status::Invalid(path + ":" + std::to_string(error.source().begin.line) + ": " +
-                           std::string(error.description()));
-  }
+  const SourceFile file = SourceFileOf(path);
+  config.directory = file.directory;
+  RUNNEL_ASSIGN_OR_RETURN(const toml::table root, ParseTomlText(text, path));
   PipelineParser parser(file, root, &config);
   RUNNEL_RETURN_IF_ERROR(parser.Parse());
   return config;
 }
 
 Result<PipelineConfig> LoadPipelineFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::Invalid(path + ": cannot read the pipeline file: " + std::strerror(errno) +
-                           " (check the path)");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    return Status::Invalid(path + ": cannot read the pipeline file: " + std::strerror(errno));
-  }
-  return ParsePipeline(text.str(), path);
+  RUNNEL_ASSIGN_OR_RETURN(const std::string text, ReadConfigText(path, "pipeline file"));
+  return ParsePipeline(text, path);
 }
 
 }  // namespace runnel

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 namespace runnel::config_internal {
@@ -42,6 +45,36 @@ std::string Quoted(std::string_view text, char quote) {
 }
 
 }  // namespace
+
+SourceFile SourceFileOf(const std::string& path) {
+  std::string directory = std::filesystem::path(path).parent_path().string();
+  if (directory.empty()) directory = ".";
+  return SourceFile{path, directory};
+}
+
+Result<toml::table> ParseTomlText(std::string_view text, const std::string& path) {
+  try {
+    return toml::parse(text, std::string_view(path));
+  } catch (const toml::parse_error& error) {
+    return Status::Invalid(path + ":" + std::to_string(error.source().begin.line) + ": " +
+                           std::string(error.description()));
+  }
+}
+
+Result<std::string> ReadConfigText(const std::string& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return Status::Invalid(path + ": cannot read the " + std::string(what) + ": " +
+                           std::strerror(errno) + " (check the path)");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return Status::Invalid(path + ": cannot read the " + std::string(what) + ": " +
+                           std::strerror(errno));
+  }
+  return text.str();
+}
 
 ConfigLocation SourceFile::Locate(const toml::source_region& region) const {
   return ConfigLocation{path, static_cast<int>(region.begin.line),

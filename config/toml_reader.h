@@ -28,6 +28,15 @@ struct SourceFile {
   std::string ResolvePath(std::string_view written) const;
 };
 
+// The SourceFile of `path`: its directory, or "." for a bare file name.
+SourceFile SourceFileOf(const std::string& path);
+
+// Parses TOML text; a syntax error reads "FILE:LINE: description".
+Result<toml::table> ParseTomlText(std::string_view text, const std::string& path);
+
+// Reads a whole file; `what` names it in messages ("pipeline file", "device profile").
+Result<std::string> ReadConfigText(const std::string& path, std::string_view what);
+
 // A string value and the position of its opening quote.
 struct StringAt {
   std::string value;

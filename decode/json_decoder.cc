@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "decode/json_kind.h"
+
 namespace runnel {
 
 // The DOM API, not On Demand: it picks the best SIMD kernel at run time (On Demand is bound
@@ -22,27 +24,6 @@ JsonRecordDecoder::JsonRecordDecoder(std::vector<Column> columns, NullValues nul
 JsonRecordDecoder::~JsonRecordDecoder() = default;
 
 namespace {
-
-std::string_view KindName(simdjson::dom::element_type type) {
-  using simdjson::dom::element_type;
-  switch (type) {
-    case element_type::ARRAY:
-      return "an array";
-    case element_type::OBJECT:
-      return "an object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE:
-      return "a number";
-    case element_type::STRING:
-      return "a string";
-    case element_type::BOOL:
-      return "a bool";
-    case element_type::NULL_VALUE:
-      return "null";
-  }
-  return "a value";
-}
 
 // The text of a JSON number as the source would print it (ints exactly, floats shortest).
 std::string_view NumberText(const simdjson::dom::element& e, char (&buf)[32]) {
@@ -111,7 +92,7 @@ Status DecodeElement(const simdjson::dom::element& e, ValueType type, const Null
     return Status::Ok();
   }
   return Status::Invalid("expected " + std::string(TypeName(type)) + ", found " +
-                         std::string(KindName(kind)));
+                         std::string(JsonKindName(kind)));
 }
 
 }  // namespace
@@ -129,7 +110,8 @@ Status JsonRecordDecoder::Decode(std::string_view text, Row* row) {
   }
   simdjson::dom::object object;
   if (doc.get_object().get(object) != simdjson::SUCCESS) {
-    return Status::Invalid("expected a JSON object, found " + std::string(KindName(doc.type())));
+    return Status::Invalid("expected a JSON object, found " +
+                           std::string(JsonKindName(doc.type())));
   }
   for (const simdjson::dom::key_value_pair& kv : object) {
     for (size_t i = 0; i < columns_.size(); ++i) {

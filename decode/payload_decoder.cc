@@ -9,6 +9,7 @@
 #include <limits>
 #include <utility>
 
+#include "decode/json_kind.h"
 #include "decode/text_value.h"
 
 namespace runnel {
@@ -242,27 +243,6 @@ struct PayloadDecoder::Impl {
 
 namespace {
 
-std::string_view KindName(simdjson::dom::element_type type) {
-  using simdjson::dom::element_type;
-  switch (type) {
-    case element_type::ARRAY:
-      return "an array";
-    case element_type::OBJECT:
-      return "an object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE:
-      return "a number";
-    case element_type::STRING:
-      return "a string";
-    case element_type::BOOL:
-      return "a bool";
-    case element_type::NULL_VALUE:
-      return "null";
-  }
-  return "a value";
-}
-
 // Follows a dotted path; false when a step is missing or the value there is no container.
 bool Lookup(simdjson::dom::element e, const std::vector<PathStep>& path,
             simdjson::dom::element* out) {
@@ -301,7 +281,7 @@ DecodeStatus PayloadDecoder::Impl::DecodeJson(std::string_view payload, DecodedR
   }
   if (!doc.is_object()) {
     return RejectWith("not_object",
-                      "expected a JSON object, found " + std::string(KindName(doc.type())));
+                      "expected a JSON object, found " + std::string(JsonKindName(doc.type())));
   }
   using simdjson::dom::element_type;
   for (const Plan& p : plans) {
@@ -377,7 +357,7 @@ DecodeStatus PayloadDecoder::Impl::DecodeJson(std::string_view payload, DecodedR
       const std::string expected =
           want == ValueType::kNull ? "a number" : std::string(TypeName(want));
       return Reject(p, "bad_value",
-                    "expected " + expected + ", found " + std::string(KindName(kind)));
+                    "expected " + expected + ", found " + std::string(JsonKindName(kind)));
     }
     if (DecodeStatus s = Finish(p, std::move(raw), out); !s.ok()) return s;
   }
