@@ -9,51 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/operators/change_collector.h"
+
 namespace runnel {
 namespace {
 
-class Collector final : public Operator {
- public:
-  struct Change {
-    Row row;
-    Timestamp time;
-    Diff diff;
-  };
-  void OnChange(int, const Row& row, Timestamp time, Diff diff) override {
-    changes.push_back({row, time, diff});
-  }
-  Status Advance(std::span<const Timestamp>, Timestamp*) override { return Status::Ok(); }
-  std::vector<Change> changes;
-};
-
-std::string Show(const Row& row) {
-  std::string out;
-  for (const Value& v : row) {
-    if (!out.empty()) out += ' ';
-    out += v.DebugString();
-  }
-  return out;
-}
-
-std::string Show(const Collector::Change& c) {
-  return (c.diff > 0 ? "+" : "") + std::to_string(c.diff) + " @" + std::to_string(c.time) + " " +
-         Show(c.row);
-}
-
-std::vector<std::string> Consolidate(const std::vector<Collector::Change>& changes) {
-  std::map<std::string, Diff> sum;
-  for (const auto& c : changes) sum["@" + std::to_string(c.time) + " " + Show(c.row)] += c.diff;
-  std::vector<std::string> out;
-  for (const auto& [row, diff] : sum) {
-    if (diff != 0) out.push_back(std::to_string(diff) + " " + row);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-bool HasRetraction(const std::vector<Collector::Change>& changes) {
-  return std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.diff < 0; });
-}
+using testing::Collector;
+using testing::Consolidate;
+using testing::HasRetraction;
+using testing::Show;
 
 // Input: k (string), t (int, the event time), v (int).
 Row D(const char* k, int64_t t, int64_t v) {
