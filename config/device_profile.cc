@@ -243,14 +243,7 @@ class ProfileParser {
       return r.TypeError("fields", *node, "a table", "write [fields] and one line per field");
     }
     RUNNEL_ASSIGN_OR_RETURN(TableReader fields, r.GetTable("fields"));
-    // toml::table is ordered by key; the order written is the column order users expect.
-    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
-    for (auto&& [key, value] : fields.table()) entries.emplace_back(&key, &value);
-    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-      const toml::source_position& pa = a.first->source().begin;
-      const toml::source_position& pb = b.first->source().begin;
-      return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
-    });
+    const auto entries = fields.EntriesInDocumentOrder();
     if (entries.empty()) {
       return r.KeyError("fields", "no fields (describe at least one value of the payload)");
     }

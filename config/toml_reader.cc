@@ -76,6 +76,18 @@ Result<std::string> ReadConfigText(const std::string& path, std::string_view wha
   return text.str();
 }
 
+std::vector<std::pair<const toml::key*, const toml::node*>> TableReader::EntriesInDocumentOrder()
+    const {
+  std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+  for (auto&& [key, value] : table()) entries.emplace_back(&key, &value);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const toml::source_position& pa = a.first->source().begin;
+    const toml::source_position& pb = b.first->source().begin;
+    return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+  });
+  return entries;
+}
+
 ConfigLocation SourceFile::Locate(const toml::source_region& region) const {
   return ConfigLocation{path, static_cast<int>(region.begin.line),
                         static_cast<int>(region.begin.column)};

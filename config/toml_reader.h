@@ -68,6 +68,9 @@ class TableReader {
 
   const SourceFile& file() const { return *file_; }
   const toml::table& table() const { return *table_; }
+  // The entries in the order written: toml::table is ordered by key, but for fields the order
+  // written is the column order users expect.
+  std::vector<std::pair<const toml::key*, const toml::node*>> EntriesInDocumentOrder() const;
   const std::string& context() const { return context_; }
   void set_context(std::string context) { context_ = std::move(context); }
   // Where the table starts: its [header] or the opening brace of an inline table.
