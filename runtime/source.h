@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "runtime/operator.h"
 #include "runtime/status.h"
@@ -42,6 +44,16 @@ class Source {
   virtual bool bounded() const = 0;
 
   virtual SourceStats stats() const = 0;
+
+  // Persistence (SPEC §6). Where the source is in its input after the records it emitted so
+  // far, as opaque bytes saved with every committed step; a restarted source continues from
+  // there. Empty: the source cannot resume (it reads its input again from the start).
+  virtual std::string SavePosition() const { return {}; }
+  // Called before the first Poll() of a restarted run, with what SavePosition() returned.
+  virtual Status RestorePosition(std::string_view /*position*/) { return Status::Ok(); }
+  // The step whose position SavePosition() returned last is durable (e.g. an MQTT source may
+  // now drop those messages from its journal).
+  virtual void OnCommitted() {}
 
   Output& output() { return output_; }
 

@@ -26,8 +26,37 @@ constexpr std::string_view kToVersion1[] = {
     // user_version (many applications set one).
     "INSERT INTO runnel_meta (key, value) VALUES ('format', 'runnel-state')",
 };
-constexpr std::array<std::span<const std::string_view>, 1> kMigrations = {
+// Version 2: the durable state of a running pipeline (SPEC §4, §5, §6).
+constexpr std::string_view kToVersion2[] = {
+    // Sources known to this database; `fields` is the source's column list, so that a stored
+    // log is read back with the schema it was written with.
+    "CREATE TABLE runnel_sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+    "fields TEXT NOT NULL)",
+    // The input log: every record a source emitted, in arrival order, tagged with the engine
+    // step that consumed it so that recovery replays exactly the same steps.
+    "CREATE TABLE runnel_input_log (seq INTEGER PRIMARY KEY, source_id INTEGER NOT NULL, "
+    "step INTEGER NOT NULL, time INTEGER NOT NULL, arrival INTEGER NOT NULL, record BLOB NOT "
+    "NULL)",
+    "CREATE INDEX runnel_input_log_by_source ON runnel_input_log (source_id, time)",
+    "CREATE INDEX runnel_input_log_by_step ON runnel_input_log (step)",
+    // Where each source is in its input as of step `step` (written every step).
+    "CREATE TABLE runnel_source_positions (source TEXT PRIMARY KEY, step INTEGER NOT NULL, "
+    "position BLOB NOT NULL)",
+    // The last checkpoint: one row per stateful node, all written in one transaction.
+    "CREATE TABLE runnel_node_state (node TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, "
+    "step INTEGER NOT NULL, watermark INTEGER NOT NULL, state BLOB NOT NULL)",
+    // Payloads that failed to decode or validate, bounded per source (SPEC §5).
+    "CREATE TABLE runnel_rejects (id INTEGER PRIMARY KEY, source TEXT NOT NULL, topic TEXT NOT "
+    "NULL, arrival INTEGER NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL)",
+    "CREATE INDEX runnel_rejects_by_source ON runnel_rejects (source, id)",
+    // MQTT sink messages waiting for their broker, delivered in id order (SPEC §4).
+    "CREATE TABLE runnel_outbox (id INTEGER PRIMARY KEY, sink TEXT NOT NULL, topic TEXT NOT "
+    "NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL)",
+    "CREATE INDEX runnel_outbox_by_sink ON runnel_outbox (sink, id)",
+};
+constexpr std::array<std::span<const std::string_view>, 2> kMigrations = {
     std::span<const std::string_view>(kToVersion1),
+    std::span<const std::string_view>(kToVersion2),
 };
 
 constexpr int kBusyTimeoutMs = 5000;
