@@ -7,7 +7,8 @@ packages=(
   g++ cmake ninja-build pkg-config
   libpaho-mqttpp-dev libpaho-mqtt-dev libasio-dev libsqlite3-dev sqlite3 libmimalloc-dev
   libcivetweb-dev civetweb doctest-dev libtomlplusplus-dev libsimdjson-dev libcli11-dev
-  python3 python3-pandas
+  python3 python3-pandas python3-paho-mqtt
+  mosquitto mosquitto-clients openssl
   clang libclang-rt-14-dev
 )
 
