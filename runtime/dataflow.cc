@@ -42,6 +42,7 @@ Output& Dataflow::OutputOf(PortRef ref) {
 Status Dataflow::RunStep(const SchedulerOptions& options, bool* all_finished, bool* any_progress) {
   *all_finished = true;
   *any_progress = false;
+  ++step_;
   for (Node& node : nodes_) {
     if (!node.source) continue;
     // Bounded sources are drained whole in the first step: a static run is one step.
@@ -55,7 +56,9 @@ Status Dataflow::RunStep(const SchedulerOptions& options, bool* all_finished, bo
         break;
       }
     }
-    node.output_watermark = node.source->watermark();
+    // A restored run keeps the watermark it had: a restarted source knows only what it
+    // read since (the max equals what it would report having read everything).
+    node.output_watermark = std::max(node.output_watermark, node.source->watermark());
   }
   first_step_done_ = true;
   RUNNEL_RETURN_IF_ERROR(AdvanceAll());
@@ -64,6 +67,22 @@ Status Dataflow::RunStep(const SchedulerOptions& options, bool* all_finished, bo
     if (node.output_watermark != kMaxTime) *all_finished = false;
   }
   return Status::Ok();
+}
+
+Status Dataflow::ReplayStep(const std::function<Status(int node, Output& out)>& emit,
+                            std::span<const Timestamp> source_watermarks) {
+  ++step_;
+  size_t next_watermark = 0;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    Node& node = nodes_[i];
+    if (!node.source) continue;
+    RUNNEL_RETURN_IF_ERROR(emit(static_cast<int>(i), node.source->output()));
+    if (next_watermark < source_watermarks.size()) {
+      node.output_watermark = std::max(node.output_watermark, source_watermarks[next_watermark]);
+    }
+    ++next_watermark;
+  }
+  return AdvanceAll();
 }
 
 Status Dataflow::AdvanceAll() {

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,23 @@ class Dataflow {
     step_listeners_.push_back(std::move(listener));
   }
 
+  // Recovery (SPEC §6): re-runs one logged step. `emit` pushes the step's logged records of
+  // source node `node` into `out` (called for each source node in order, as RunStep polls
+  // them); then each source's watermark becomes the logged one and every operator advances.
+  // Step listeners do not run: a replayed step was committed already.
+  Status ReplayStep(const std::function<Status(int node, Output& out)>& emit,
+                    std::span<const Timestamp> source_watermarks);
+  // Recovery: the output watermark a node had at the checkpoint.
+  void RestoreWatermark(int node, Timestamp watermark) {
+    nodes_[node].output_watermark = watermark;
+  }
+  // Recovery: bounded sources were drained by an earlier run; do not drain them again first.
+  void SkipFirstStepDrain() { first_step_done_ = true; }
+  // The number of the step running now (or last run), counting from 1; SetStep continues the
+  // numbering of a restored run.
+  int64_t step() const { return step_; }
+  void SetStep(int64_t step) { step_ = step; }
+
   struct Node {
     std::string name;
     std::unique_ptr<Source> source;  // exactly one of source/op is set
@@ -85,6 +103,7 @@ class Dataflow {
   std::mutex stop_mu_;  // with stop_cv_: wakes an idle engine at once on RequestStop()
   std::condition_variable stop_cv_;
   bool first_step_done_ = false;
+  int64_t step_ = 0;
 };
 
 }  // namespace runnel

@@ -118,6 +118,13 @@ Status SqliteStatement::BindText(int index, std::string_view text) {
   return rc == SQLITE_OK ? Status::Ok() : Error(rc);
 }
 
+Status SqliteStatement::BindBlob(int index, std::string_view bytes) {
+  // A null pointer would bind NULL, not an empty blob.
+  const char* data = bytes.data() != nullptr ? bytes.data() : "";
+  int rc = sqlite3_bind_blob64(stmt_.get(), index, data, bytes.size(), SQLITE_STATIC);
+  return rc == SQLITE_OK ? Status::Ok() : Error(rc);
+}
+
 Result<bool> SqliteStatement::Step() {
   int rc = sqlite3_step(stmt_.get());
   if (rc == SQLITE_ROW) return true;
@@ -150,6 +157,13 @@ std::string SqliteStatement::ColumnText(int column) const {
   if (text == nullptr) return {};
   return std::string(reinterpret_cast<const char*>(text),
                      static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), column)));
+}
+
+std::string_view SqliteStatement::ColumnBlob(int column) const {
+  const void* data = sqlite3_column_blob(stmt_.get(), column);
+  if (data == nullptr) return {};
+  return std::string_view(static_cast<const char*>(data),
+                          static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), column)));
 }
 
 Status SqliteExec(sqlite3* db, std::string_view sql, std::string context) {

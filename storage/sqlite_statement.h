@@ -52,6 +52,8 @@ class SqliteStatement {
   Status Bind(int index, const Value& value);
   Status BindInt(int index, int64_t value);
   Status BindText(int index, std::string_view text);
+  // Same lifetime rule as BindText.
+  Status BindBlob(int index, std::string_view bytes);
 
   // Runs one step. Returns true when a row is available, false when the statement is done.
   // On error the statement is reset, so it can run again.
@@ -66,6 +68,8 @@ class SqliteStatement {
   // Result columns of the current row (0-based). REQUIRES: the last Step() returned true.
   int64_t ColumnInt(int column) const;
   std::string ColumnText(int column) const;
+  // Valid until the next Step(), Reset() or Finalize().
+  std::string_view ColumnBlob(int column) const;
 
   // Releases the statement now (e.g. in Close()) rather than at destruction.
   void Finalize() { stmt_.reset(); }

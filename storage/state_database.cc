@@ -39,6 +39,9 @@ constexpr std::string_view kToVersion2[] = {
     "NULL)",
     "CREATE INDEX runnel_input_log_by_source ON runnel_input_log (source_id, time)",
     "CREATE INDEX runnel_input_log_by_step ON runnel_input_log (step)",
+    // Every committed step that changed something, with its sources' watermarks, so that
+    // recovery re-runs the steps after the checkpoint exactly as they ran.
+    "CREATE TABLE runnel_steps (step INTEGER PRIMARY KEY, watermarks BLOB NOT NULL)",
     // Where each source is in its input as of step `step` (written every step).
     "CREATE TABLE runnel_source_positions (source TEXT PRIMARY KEY, step INTEGER NOT NULL, "
     "position BLOB NOT NULL)",
