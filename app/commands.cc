@@ -76,6 +76,7 @@ int RunCommand(const RunArgs& args) {
   if (!built.ok()) return Fail(logger, built.status());
   Pipeline& pipeline = **built;
   Dataflow& flow = pipeline.dataflow();
+  if (Status restored = pipeline.Restore(); !restored.ok()) return Fail(logger, restored);
 
   SchedulerOptions scheduler;
   scheduler.batch_size = static_cast<size_t>(config->runtime.batch_size);

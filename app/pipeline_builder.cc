@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "app/persistence.h"
 #include "app/profile_decoder.h"
 #include "config/device_profile.h"
 #include "io/file_sink.h"
@@ -75,7 +76,9 @@ class PipelineBuilder {
     for (const SourceConfig& source : config_.sources) RUNNEL_RETURN_IF_ERROR(AddSource(source));
     for (const ViewConfig& view : config_.views) RUNNEL_RETURN_IF_ERROR(AddView(view));
     for (const SinkConfig& sink : config_.sinks) RUNNEL_RETURN_IF_ERROR(AddSink(sink));
-    if (pipeline_->state_database_) {
+    if (persistence_) {
+      persistence_->InstallStepListeners();
+    } else if (pipeline_->state_database_) {
       StateDatabase* db = pipeline_->state_database_.get();
       flow_.AddStepListener([db] { return db->CommitStep(); });
     }
@@ -117,7 +120,27 @@ class PipelineBuilder {
     RUNNEL_ASSIGN_OR_RETURN(pipeline_->state_database_,
                             StateDatabase::Open(state_dir, options_.reset_state));
     pipeline_->state_database_path_ = pipeline_->state_database_->path();
+    if (!Streaming()) return Status::Ok();
+    PersistenceOptions persistence;
+    persistence.checkpoint_interval = config_.runtime.checkpoint_interval;
+    persistence.log_retention = config_.runtime.log_retention;
+    persistence.logger = options_.logger;
+    RUNNEL_ASSIGN_OR_RETURN(pipeline_->persistence_,
+                            PipelinePersistence::Open(pipeline_->state_database_.get(), &flow_,
+                                                      persistence));
+    persistence_ = pipeline_->persistence_.get();
     return Status::Ok();
+  }
+
+  // Whether the pipeline runs until stopped (some source is MQTT or a replayed or followed
+  // file): such a run is checkpointed and restarts where it stopped. A batch job, whose
+  // sources are all static, starts over on every run.
+  bool Streaming() const {
+    for (const SourceConfig& source : config_.sources) {
+      if (ReplayPath(source.name)) continue;
+      if (source.kind == SourceKind::kMqtt || source.mode != ConfigSourceMode::kStatic) return true;
+    }
+    return false;
   }
 
   const std::string* ReplayPath(const std::string& source) const {
@@ -185,7 +208,9 @@ class PipelineBuilder {
     } else {
       node = std::make_unique<PlaceholderSource>();
     }
+    const bool log = persistence_ && !node->bounded();
     const int index = flow_.AddSource("source '" + source.name + "'", std::move(node));
+    if (log) RUNNEL_RETURN_IF_ERROR(persistence_->LogSource(index, source.name, schema));
     AddStream(source.name, "source", description, {}, {{index, 0}, schema, {}, false});
     return Status::Ok();
   }
@@ -508,7 +533,7 @@ class PipelineBuilder {
         description = "table " + sink.target;
         if (options_.open_io) {
           auto table = TableSink::Create(pipeline_->state_database_.get(), sink.target,
-                                         stream.schema, stream.key_columns);
+                                         stream.schema, stream.key_columns, Restoring());
           if (!table.ok()) return table.status().WithContext(where);
           op = std::move(table).value();
         }
@@ -523,6 +548,7 @@ class PipelineBuilder {
           spec.path = to_stdout ? "-" : sink.target;
           spec.format =
               sink.format == ConfigFileFormat::kCsv ? FileFormat::kCsv : FileFormat::kJsonl;
+          spec.append = Restoring();
           auto file = FileSink::Create(spec, stream.schema);
           if (!file.ok()) return file.status().WithContext(where);
           op = std::move(file).value();
@@ -533,10 +559,14 @@ class PipelineBuilder {
         return Status::Invalid(where + ": MQTT sinks are not available in this version yet");
     }
     SinkInfo info{sink.from, description, -1};
+    if (op && persistence_) op = persistence_->GateSink(std::move(op));
     if (op) info.node = flow_.AddOperator("sink " + description, std::move(op), {stream.port});
     pipeline_->sinks_.push_back(std::move(info));
     return Status::Ok();
   }
+
+  // A restored run continues its tables and changelog files.
+  bool Restoring() const { return persistence_ && persistence_->has_checkpoint(); }
 
   void AddStream(const std::string& name, const std::string& kind, const std::string& description,
                  std::vector<std::string> inputs, Stream stream) {
@@ -550,6 +580,7 @@ class PipelineBuilder {
   Dataflow& flow_;
   std::map<std::string, Stream> streams_;
   std::string mqtt_description_;  // set by DescribeMqttSource for the source being added
+  PipelinePersistence* persistence_ = nullptr;  // owned by the pipeline
 };
 
 Result<std::unique_ptr<Pipeline>> BuildPipeline(const PipelineConfig& config,
@@ -559,6 +590,8 @@ Result<std::unique_ptr<Pipeline>> BuildPipeline(const PipelineConfig& config,
   RUNNEL_RETURN_IF_ERROR(builder.Build());
   return pipeline;
 }
+
+Status Pipeline::Restore() { return persistence_ ? persistence_->Recover() : Status::Ok(); }
 
 std::string Pipeline::DescribeGraph() const {
   std::ostringstream out;

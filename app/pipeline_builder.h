@@ -19,6 +19,7 @@
 namespace runnel {
 
 class StateDatabase;
+class PipelinePersistence;
 
 struct BuildOptions {
   bool open_io = true;                   // false for `runnel check`: no files, no database
@@ -58,10 +59,14 @@ class Pipeline {
   // "sources -> views -> sinks" as indented text, with each stream's columns.
   std::string DescribeGraph() const;
 
+  // Restores the last checkpoint, if any (SPEC §6). Call once, before running the dataflow.
+  Status Restore();
+
  private:
   friend class PipelineBuilder;
   std::unique_ptr<StateDatabase> state_database_;  // destroyed after the dataflow's sinks
   Dataflow dataflow_;
+  std::unique_ptr<PipelinePersistence> persistence_;  // null for batch jobs and `check`
   std::vector<StreamInfo> streams_;
   std::vector<SinkInfo> sinks_;
   std::string state_database_path_;

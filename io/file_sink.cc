@@ -1,6 +1,7 @@
 #include "io/file_sink.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,15 +22,15 @@ constexpr size_t kFlushThreshold = size_t{1} << 20;
 
 class FileSink::Impl {
  public:
-  Impl(FileSinkSpec spec, UniqueFd fd, int out_fd, const Schema& schema)
+  Impl(FileSinkSpec spec, UniqueFd fd, int out_fd, const Schema& schema, bool write_header)
       : spec_(std::move(spec)), fd_(std::move(fd)), out_fd_(out_fd) {
     buffer_.reserve(kFlushThreshold + 4096);
     if (spec_.format == FileFormat::kCsv) {
-      for (const Column& column : schema.columns()) {
-        AppendCsvString(buffer_, column.name);
-        buffer_.push_back(',');
+      for (size_t i = 0; write_header && i < schema.size(); ++i) {
+        if (i > 0) buffer_.push_back(',');
+        AppendCsvString(buffer_, schema.column(i).name);
       }
-      buffer_.append("diff\n");
+      if (write_header) buffer_.append(spec_.diff_column ? ",diff\n" : "\n");
       num_columns_ = schema.size();
     } else {
       // Each column's `{"name":` / `,"name":` prefix, built once.
@@ -40,6 +41,7 @@ class FileSink::Impl {
         json_keys_.push_back(std::move(key));
       }
       json_diff_key_ = json_keys_.empty() ? "{\"diff\":" : ",\"diff\":";
+      if (!spec_.diff_column) json_diff_key_ = json_keys_.empty() ? "{" : "";
       num_columns_ = schema.size();
     }
   }
@@ -47,12 +49,14 @@ class FileSink::Impl {
   void OnChange(const Row& row, Diff diff) {
     const size_t n = std::min(row.size(), num_columns_);
     if (spec_.format == FileFormat::kCsv) {
-      for (size_t i = 0; i < n; ++i) {
-        AppendCsvField(buffer_, row[i]);
-        buffer_.push_back(',');
+      for (size_t i = 0; i < num_columns_; ++i) {
+        if (i > 0) buffer_.push_back(',');
+        if (i < n) AppendCsvField(buffer_, row[i]);
       }
-      for (size_t i = n; i < num_columns_; ++i) buffer_.push_back(',');
-      AppendInt(diff);
+      if (spec_.diff_column) {
+        buffer_.push_back(',');
+        AppendInt(diff);
+      }
       buffer_.push_back('\n');
     } else {
       for (size_t i = 0; i < num_columns_; ++i) {
@@ -64,7 +68,7 @@ class FileSink::Impl {
         }
       }
       buffer_.append(json_diff_key_);
-      AppendInt(diff);
+      if (spec_.diff_column) AppendInt(diff);
       buffer_.append("}\n");
     }
     ++rows_written_;
@@ -131,13 +135,19 @@ Result<std::unique_ptr<FileSink>> FileSink::Create(FileSinkSpec spec, const Sche
                                spec.path + "': " + ec.message());
       }
     }
-    fd = UniqueFd(::open(spec.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    const int mode = spec.append ? O_APPEND : O_TRUNC;
+    fd = UniqueFd(::open(spec.path.c_str(), O_WRONLY | O_CREAT | mode | O_CLOEXEC, 0644));
     if (!fd.valid()) {
       return Status::IoError("cannot open '" + spec.path + "' for writing: " + ErrnoText(errno));
     }
     out_fd = fd.get();
   }
-  auto impl = std::make_unique<Impl>(std::move(spec), std::move(fd), out_fd, schema);
+  bool write_header = true;
+  if (spec.append && fd.valid()) {
+    struct stat info {};
+    write_header = ::fstat(fd.get(), &info) != 0 || info.st_size == 0;
+  }
+  auto impl = std::make_unique<Impl>(std::move(spec), std::move(fd), out_fd, schema, write_header);
   return std::unique_ptr<FileSink>(new FileSink(std::move(impl)));
 }
 

@@ -16,11 +16,16 @@ namespace runnel {
 struct FileSinkSpec {
   std::string path;  // "-" writes to stdout
   FileFormat format = FileFormat::kCsv;
+  // Keep what the file holds and write after it (a restarted run continues its changelog);
+  // a CSV header is written only into an empty file.
+  bool append = false;
+  // false: plain records without the diff column (`runnel export`).
+  bool diff_column = true;
 };
 
 class FileSink final : public Operator {
  public:
-  // Creates parent directories and truncates the file.
+  // Creates parent directories and truncates the file (unless spec.append).
   static Result<std::unique_ptr<FileSink>> Create(FileSinkSpec spec, const Schema& schema);
   ~FileSink() override;
 

@@ -58,6 +58,7 @@ class Dataflow {
   // still open are incomplete and are not emitted; a later run over the same input does that.
   Status Run(const SchedulerOptions& options = {});
   void RequestStop();
+  bool stop_requested() const { return stop_requested_.load(); }
 
   // Runs after every step, once all operators advanced (e.g. to commit the step's
   // transaction in the state database). An error stops the run.

@@ -58,8 +58,8 @@ Result<std::vector<NodeStateEntry>> CheckpointStore::LoadCheckpoint() {
   while (true) {
     RUNNEL_ASSIGN_OR_RETURN(bool has_row, query.Step());
     if (!has_row) return out;
-    out.push_back({query.ColumnText(0), query.ColumnText(1), query.ColumnInt(2),
-                   query.ColumnInt(3), std::string(query.ColumnBlob(4))});
+    out.push_back({query.ColumnText(0), query.ColumnText(1), query.ColumnInt(2), query.ColumnInt(3),
+                   std::string(query.ColumnBlob(4))});
   }
 }
 

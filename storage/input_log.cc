@@ -46,7 +46,8 @@ InputLog::~InputLog() = default;
 Result<InputLog::SourceEntry> InputLog::FindSource(const std::string& name) {
   RUNNEL_ASSIGN_OR_RETURN(
       SqliteStatement find,
-      SqliteStatement::Prepare(db_->handle(), "SELECT id, fields FROM runnel_sources WHERE name = ?1",
+      SqliteStatement::Prepare(db_->handle(),
+                               "SELECT id, fields FROM runnel_sources WHERE name = ?1",
                                SqliteContext(db_->path(), "look up source " + name)));
   RUNNEL_RETURN_IF_ERROR(find.BindText(1, name));
   RUNNEL_ASSIGN_OR_RETURN(bool found, find.Step());
@@ -61,18 +62,20 @@ Result<InputLog::SourceEntry> InputLog::FindSource(const std::string& name) {
     if (!has_row) break;
     names += (names.empty() ? "" : ", ") + list.ColumnText(0);
   }
-  return Status::Invalid(db_->path() + ": no input log for source '" + name + "' (" +
-                         (names.empty() ? std::string("it holds no logged source")
-                                        : "logged sources: " + names) +
-                         ")");
+  return Status::Invalid(
+      db_->path() + ": no input log for source '" + name + "' (" +
+      (names.empty() ? std::string("it holds no logged source") : "logged sources: " + names) +
+      ")");
 }
 
 Result<int64_t> InputLog::RegisterSource(const std::string& name, const std::string& fields) {
   auto existing = FindSource(name);
   if (existing.ok()) {
     if (existing->fields != fields) {
-      return Status::Invalid("source '" + name + "' has changed its fields since its input log "
-                             "was written (logged: " + existing->fields + "; now: " + fields +
+      return Status::Invalid("source '" + name +
+                             "' has changed its fields since its input log "
+                             "was written (logged: " +
+                             existing->fields + "; now: " + fields +
                              "): restart with --reset-state, or keep the old fields");
     }
     return existing->id;
@@ -134,7 +137,8 @@ Result<int64_t> InputLog::DeleteArrivedBefore(int64_t arrival, int64_t checkpoin
   RUNNEL_RETURN_IF_ERROR(db_->EnsureTransaction());
   RUNNEL_ASSIGN_OR_RETURN(
       SqliteStatement erase,
-      SqliteStatement::Prepare(db_->handle(), "DELETE FROM runnel_input_log WHERE arrival < ?1 AND step <= ?2",
+      SqliteStatement::Prepare(db_->handle(),
+                               "DELETE FROM runnel_input_log WHERE arrival < ?1 AND step <= ?2",
                                SqliteContext(db_->path(), "apply log_retention")));
   RUNNEL_RETURN_IF_ERROR(erase.BindInt(1, arrival));
   RUNNEL_RETURN_IF_ERROR(erase.BindInt(2, checkpoint_step));

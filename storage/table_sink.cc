@@ -71,7 +71,7 @@ class TableSink::Impl {
   Impl(StateDatabase* db, std::string table, size_t num_columns)
       : db_(db), table_(std::move(table)), num_columns_(num_columns) {}
 
-  Status Prepare(const Schema& schema, const std::vector<size_t>& key_columns);
+  Status Prepare(const Schema& schema, const std::vector<size_t>& key_columns, bool keep_existing);
   void OnChange(const Row& row, Diff diff);
   Status Advance(std::span<const Timestamp> input_watermarks, Timestamp* output_watermark);
   Status Close();
@@ -94,7 +94,8 @@ class TableSink::Impl {
   uint64_t rows_written_ = 0;
 };
 
-Status TableSink::Impl::Prepare(const Schema& schema, const std::vector<size_t>& key_columns) {
+Status TableSink::Impl::Prepare(const Schema& schema, const std::vector<size_t>& key_columns,
+                                bool keep_existing) {
   sqlite3* handle = db_->handle();
   const std::string table = QuoteIdentifier(table_);
   std::string columns;      // "a","b"
@@ -110,14 +111,18 @@ Status TableSink::Impl::Prepare(const Schema& schema, const std::vector<size_t>&
     definitions += SqlType(schema.column(i).type);
   }
 
-  // Until checkpoints exist, each run recomputes the table from its inputs. Doing this in the
-  // step transaction keeps the previous run's rows visible to readers until the first step
-  // commits, instead of an empty table in between.
+  // A run that starts over recomputes the table from its inputs. Doing this in the step
+  // transaction keeps the previous run's rows visible to readers until the first step
+  // commits, instead of an empty table in between. A restored run continues the table it
+  // had committed together with its checkpoint.
   RUNNEL_RETURN_IF_ERROR(db_->EnsureTransaction());
+  if (!keep_existing) {
+    RUNNEL_RETURN_IF_ERROR(
+        SqliteExec(handle, "DROP TABLE IF EXISTS " + table, Context("drop old table")));
+  }
   RUNNEL_RETURN_IF_ERROR(
-      SqliteExec(handle, "DROP TABLE IF EXISTS " + table, Context("drop old table")));
-  RUNNEL_RETURN_IF_ERROR(SqliteExec(handle, "CREATE TABLE " + table + " (" + definitions + ")",
-                                    Context("create table")));
+      SqliteExec(handle, "CREATE TABLE IF NOT EXISTS " + table + " (" + definitions + ")",
+                 Context("create table")));
   if (!key_columns.empty()) {
     std::string keys;
     for (size_t i = 0; i < key_columns.size(); ++i) {
@@ -127,9 +132,9 @@ Status TableSink::Impl::Prepare(const Schema& schema, const std::vector<size_t>&
     // The runnel_ prefix is reserved for Runnel's own objects, so no sink table can take
     // this name; indexes share the namespace of tables in SQLite.
     const std::string index = QuoteIdentifier("runnel_key_" + table_);
-    RUNNEL_RETURN_IF_ERROR(SqliteExec(handle,
-                                      "CREATE INDEX " + index + " ON " + table + " (" + keys + ")",
-                                      Context("create index")));
+    RUNNEL_RETURN_IF_ERROR(SqliteExec(
+        handle, "CREATE INDEX IF NOT EXISTS " + index + " ON " + table + " (" + keys + ")",
+        Context("create index")));
   }
 
   std::string placeholders;
@@ -227,7 +232,8 @@ Status TableSink::Impl::Close() {
 
 Result<std::unique_ptr<TableSink>> TableSink::Create(StateDatabase* db, std::string table,
                                                      const Schema& schema,
-                                                     std::vector<size_t> key_columns) {
+                                                     std::vector<size_t> key_columns,
+                                                     bool keep_existing) {
   if (!IsIdentifier(table)) {
     return Status::Invalid("table name \"" + table +
                            "\" is not an identifier: use lower-case letters, digits and _, not "
@@ -273,7 +279,7 @@ Result<std::unique_ptr<TableSink>> TableSink::Create(StateDatabase* db, std::str
   }
 
   auto impl = std::make_unique<Impl>(db, std::move(table), schema.size());
-  RUNNEL_RETURN_IF_ERROR(impl->Prepare(schema, key_columns));
+  RUNNEL_RETURN_IF_ERROR(impl->Prepare(schema, key_columns, keep_existing));
   return std::make_unique<TableSink>(PrivateTag(), std::move(impl));
 }
 

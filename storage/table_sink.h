@@ -23,15 +23,17 @@ class TableSink final : public Operator {
 
  public:
   // `table` must be an identifier ([a-z_][a-z0-9_]*) not starting with "runnel_" (reserved
-  // for Runnel's own tables). Drops and recreates the table inside the step transaction:
-  // until checkpoints exist, every run recomputes its results from the inputs. `db` must
+  // for Runnel's own tables). Drops and recreates the table inside the step transaction (a run
+  // that starts over recomputes its results), or with `keep_existing` (a run restored from a
+  // checkpoint) continues the table committed with that checkpoint. `db` must
   // outlive the sink. The planner registers db->CommitStep() as a Dataflow step listener;
   // the sink itself never commits.
   // An error while applying a change (disk full, a retraction of a row that is not in the
   // table) is returned by the next Advance().
   static Result<std::unique_ptr<TableSink>> Create(StateDatabase* db, std::string table,
                                                    const Schema& schema,
-                                                   std::vector<size_t> key_columns);
+                                                   std::vector<size_t> key_columns,
+                                                   bool keep_existing = false);
   // Only Create() can call this.
   TableSink(PrivateTag, std::unique_ptr<Impl> impl);
   ~TableSink() override;
