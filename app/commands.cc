@@ -1,12 +1,20 @@
 #include "app/commands.h"
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "app/pipeline_builder.h"
 #include "config/pipeline_config.h"
+#include "io/file_sink.h"
+#include "runtime/event_time.h"
 #include "runtime/logger.h"
+#include "runtime/snapshot.h"
 #include "runtime/stop_signal.h"
+#include "storage/input_log.h"
+#include "storage/input_log_source.h"
+#include "storage/state_database.h"
 
 namespace runnel {
 
@@ -43,7 +51,67 @@ std::string Plural(uint64_t n, const char* word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
+// --since/--until: epoch milliseconds, or an ISO 8601 time.
+Result<Timestamp> ParseTimeArgument(const std::string& flag, const std::string& text) {
+  int64_t ms = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (error == std::errc() && end == text.data() + text.size()) return ms;
+  auto parsed = ParseIso8601(text);
+  if (parsed.ok()) return parsed;
+  return Status::Invalid(flag + " " + text +
+                         ": give epoch milliseconds or an ISO 8601 time (2026-11-21T08:00:00Z)");
+}
+
+Status ExportLog(const ExportArgs& args) {
+  if (args.format != "csv" && args.format != "jsonl") {
+    return Status::Invalid("--format " + args.format + ": use csv or jsonl");
+  }
+  Timestamp since = kMinTime, until = kMaxTime;
+  if (!args.since.empty()) {
+    RUNNEL_ASSIGN_OR_RETURN(since, ParseTimeArgument("--since", args.since));
+  }
+  if (!args.until.empty()) {
+    RUNNEL_ASSIGN_OR_RETURN(until, ParseTimeArgument("--until", args.until));
+  }
+  const std::string path = (std::filesystem::path(args.state_dir) / "runnel.db").string();
+  RUNNEL_ASSIGN_OR_RETURN(std::unique_ptr<StateDatabase> db, StateDatabase::OpenExisting(path));
+  RUNNEL_ASSIGN_OR_RETURN(std::unique_ptr<InputLog> log, InputLog::Open(db.get()));
+  RUNNEL_ASSIGN_OR_RETURN(InputLog::SourceEntry source, log->FindSource(args.source));
+  RUNNEL_ASSIGN_OR_RETURN(Schema schema, InputLogSource::SchemaOfFields(source.fields));
+  FileSinkSpec spec;
+  spec.path = "-";
+  spec.format = args.format == "csv" ? FileFormat::kCsv : FileFormat::kJsonl;
+  spec.diff_column = false;
+  RUNNEL_ASSIGN_OR_RETURN(std::unique_ptr<FileSink> out, FileSink::Create(spec, schema));
+  constexpr int64_t kBatch = 10'000;
+  int64_t after = 0;
+  while (true) {
+    int64_t read = 0;
+    RUNNEL_RETURN_IF_ERROR(
+        log->ReadSource(source.id, after, since, until, kBatch, [&](const LoggedRecord& record) {
+          RUNNEL_ASSIGN_OR_RETURN(SnapshotReader reader, SnapshotReader::Open(record.record));
+          Row row;
+          Status decoded = reader.ReadRow("logged record", &row);
+          if (!decoded.ok()) return decoded.WithContext(path);
+          out->OnChange(0, row, record.time, 1);
+          after = record.seq;
+          ++read;
+          return Status::Ok();
+        }));
+    Timestamp ignored;
+    RUNNEL_RETURN_IF_ERROR(out->Advance({}, &ignored));
+    if (read < kBatch) break;
+  }
+  return out->Close();
+}
+
 }  // namespace
+
+int ExportCommand(const ExportArgs& args) {
+  StderrLogger logger;
+  Status status = ExportLog(args);
+  return status.ok() ? kExitOk : Fail(logger, status);
+}
 
 int CheckCommand(const std::string& path) {
   StderrLogger logger;

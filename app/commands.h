@@ -20,4 +20,12 @@ int RunCommand(const RunArgs& args);
 
 int CheckCommand(const std::string& pipeline);
 
+struct ExportArgs {
+  std::string state_dir;
+  std::string source;
+  std::string format = "csv";  // csv | jsonl
+  std::string since, until;    // epoch ms or ISO 8601; empty: unbounded
+};
+int ExportCommand(const ExportArgs& args);
+
 }  // namespace runnel

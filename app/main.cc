@@ -53,8 +53,17 @@ int main(int argc, char** argv) {
 
   CLI::App* simulate = app.add_subcommand("simulate", "Publish simulated device traffic (MQTT)");
   simulate->allow_extras();
-  CLI::App* export_cmd = app.add_subcommand("export", "Write a source's stored input log");
-  export_cmd->allow_extras();
+  runnel::ExportArgs export_args;
+  CLI::App* export_cmd =
+      app.add_subcommand("export", "Write a source's stored input log to standard output");
+  export_cmd->add_option("--state-dir", export_args.state_dir, "state directory of the run")
+      ->required();
+  export_cmd->add_option("--source", export_args.source, "source name")->required();
+  export_cmd->add_option("--format", export_args.format, "csv (default) or jsonl");
+  export_cmd->add_option("--since", export_args.since,
+                         "first event time (epoch ms or ISO 8601), inclusive");
+  export_cmd->add_option("--until", export_args.until,
+                         "last event time (epoch ms or ISO 8601), exclusive");
 
   std::string help_topic;
   CLI::App* help = app.add_subcommand("help", "Show help for a command");
@@ -88,7 +97,7 @@ int main(int argc, char** argv) {
   if (run->parsed()) return runnel::RunCommand(run_args);
   if (check->parsed()) return runnel::CheckCommand(check_path);
   if (simulate->parsed()) return NotYet("simulate");
-  if (export_cmd->parsed()) return NotYet("export");
+  if (export_cmd->parsed()) return runnel::ExportCommand(export_args);
   if (help_topic.empty()) {
     std::printf("%s", app.help().c_str());
     return 0;

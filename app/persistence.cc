@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "runtime/snapshot.h"
+#include "storage/input_log_source.h"
 
 namespace runnel {
 
@@ -99,11 +100,8 @@ Result<std::unique_ptr<PipelinePersistence>> PipelinePersistence::Open(StateData
 }
 
 Status PipelinePersistence::LogSource(int node, const std::string& name, const Schema& schema) {
-  std::string fields;
-  for (const Column& c : schema.columns()) {
-    fields += (fields.empty() ? "" : ", ") + c.name + " " + std::string(TypeName(c.type));
-  }
-  RUNNEL_ASSIGN_OR_RETURN(int64_t id, log_->RegisterSource(name, fields));
+  RUNNEL_ASSIGN_OR_RETURN(int64_t id,
+                          log_->RegisterSource(name, InputLogSource::FieldsText(schema)));
   auto tap = std::make_unique<InputLogTap>(log_.get(), id, node, flow_, options_.clock);
   taps_.push_back(tap.get());
   flow_->AddOperator("input log '" + name + "'", std::move(tap), {{node, 0}});

@@ -15,6 +15,7 @@
 #include "operators/expression.h"
 #include "operators/map_operator.h"
 #include "operators/window_operator.h"
+#include "storage/input_log_source.h"
 #include "storage/state_database.h"
 #include "storage/table_sink.h"
 
@@ -120,14 +121,17 @@ class PipelineBuilder {
     RUNNEL_ASSIGN_OR_RETURN(pipeline_->state_database_,
                             StateDatabase::Open(state_dir, options_.reset_state));
     pipeline_->state_database_path_ = pipeline_->state_database_->path();
+    if (config_.runtime.durability == Durability::kPower) {
+      RUNNEL_RETURN_IF_ERROR(pipeline_->state_database_->SetSyncEveryCommit(true));
+    }
     if (!Streaming()) return Status::Ok();
     PersistenceOptions persistence;
     persistence.checkpoint_interval = config_.runtime.checkpoint_interval;
     persistence.log_retention = config_.runtime.log_retention;
     persistence.logger = options_.logger;
-    RUNNEL_ASSIGN_OR_RETURN(pipeline_->persistence_,
-                            PipelinePersistence::Open(pipeline_->state_database_.get(), &flow_,
-                                                      persistence));
+    RUNNEL_ASSIGN_OR_RETURN(
+        pipeline_->persistence_,
+        PipelinePersistence::Open(pipeline_->state_database_.get(), &flow_, persistence));
     persistence_ = pipeline_->persistence_.get();
     return Status::Ok();
   }
@@ -171,16 +175,19 @@ class PipelineBuilder {
                                                            : FileSourceMode::kFollow;
     std::string description = std::string("file ") + ModeName(source.mode) + " " +
                               FormatName(source.format) + " " + source.file;
+    bool replay_log = false;
     if (replay) {
       const std::string ext = std::filesystem::path(*replay).extension().string();
       if (ext == ".csv") {
         spec.format = FileFormat::kCsv;
       } else if (ext == ".jsonl") {
         spec.format = FileFormat::kJsonl;
+      } else if (ext == ".db") {
+        replay_log = true;
       } else {
         return Status::Invalid("--replay " + source.name + "=" + *replay +
-                               ": replay takes a .csv or .jsonl file (replaying a state database "
-                               "comes with the persistence work)");
+                               ": replay takes a .csv or .jsonl file, or a state database "
+                               "(runnel.db) holding the source's input log");
       }
       spec.path = *replay;
       spec.mode = FileSourceMode::kStatic;
@@ -201,7 +208,16 @@ class PipelineBuilder {
     if (source.kind == SourceKind::kMqtt && !replay) description = mqtt_description_;
     Schema schema = FileSource::OutputSchema(spec);
     std::unique_ptr<Source> node;
-    if (options_.open_io) {
+    if (replay_log) {
+      description = "replay of the input log in " + *replay;
+      if (options_.open_io) {
+        auto opened = InputLogSource::Open(*replay, source.name, schema);
+        if (!opened.ok()) return opened.status().WithContext(where);
+        node = std::move(opened).value();
+      } else {
+        node = std::make_unique<PlaceholderSource>();
+      }
+    } else if (options_.open_io) {
       auto opened = FileSource::Open(spec, options_.logger);
       if (!opened.ok()) return opened.status().WithContext(where);
       node = std::move(opened).value();

@@ -18,6 +18,7 @@ Status Visit(SqliteStatement& query, const std::function<Status(const LoggedReco
     record.time = query.ColumnInt(2);
     record.arrival = query.ColumnInt(3);
     record.record = query.ColumnBlob(4);
+    record.seq = query.ColumnInt(5);
     Status status = visit(record);
     if (!status.ok()) {
       query.Reset();
@@ -110,7 +111,7 @@ Status InputLog::ReadSteps(int64_t after_step, int64_t through_step,
   RUNNEL_ASSIGN_OR_RETURN(
       SqliteStatement query,
       SqliteStatement::Prepare(db_->handle(),
-                               "SELECT source_id, step, time, arrival, record FROM "
+                               "SELECT source_id, step, time, arrival, record, seq FROM "
                                "runnel_input_log WHERE step > ?1 AND step <= ?2 ORDER BY seq",
                                SqliteContext(db_->path(), "read the input log")));
   RUNNEL_RETURN_IF_ERROR(query.BindInt(1, after_step));
@@ -118,18 +119,21 @@ Status InputLog::ReadSteps(int64_t after_step, int64_t through_step,
   return Visit(query, visit);
 }
 
-Status InputLog::ReadSource(int64_t source_id, Timestamp since, Timestamp until,
+Status InputLog::ReadSource(int64_t source_id, int64_t after_seq, Timestamp since, Timestamp until,
+                            int64_t limit,
                             const std::function<Status(const LoggedRecord&)>& visit) {
   RUNNEL_ASSIGN_OR_RETURN(
       SqliteStatement query,
       SqliteStatement::Prepare(db_->handle(),
-                               "SELECT source_id, step, time, arrival, record FROM "
-                               "runnel_input_log WHERE source_id = ?1 AND time >= ?2 AND time < "
-                               "?3 ORDER BY seq",
+                               "SELECT source_id, step, time, arrival, record, seq FROM "
+                               "runnel_input_log WHERE source_id = ?1 AND seq > ?2 AND time >= ?3 "
+                               "AND time < ?4 ORDER BY seq LIMIT ?5",
                                SqliteContext(db_->path(), "read the input log")));
   RUNNEL_RETURN_IF_ERROR(query.BindInt(1, source_id));
-  RUNNEL_RETURN_IF_ERROR(query.BindInt(2, since));
-  RUNNEL_RETURN_IF_ERROR(query.BindInt(3, until));
+  RUNNEL_RETURN_IF_ERROR(query.BindInt(2, after_seq));
+  RUNNEL_RETURN_IF_ERROR(query.BindInt(3, since));
+  RUNNEL_RETURN_IF_ERROR(query.BindInt(4, until));
+  RUNNEL_RETURN_IF_ERROR(query.BindInt(5, limit));
   return Visit(query, visit);
 }
 

@@ -19,6 +19,7 @@
 namespace runnel {
 
 struct LoggedRecord {
+  int64_t seq = 0;  // log order
   int64_t source_id = 0;
   int64_t step = 0;
   Timestamp time = 0;
@@ -57,9 +58,10 @@ class InputLog {
   // Records of steps in (after_step, through_step], in log order.
   Status ReadSteps(int64_t after_step, int64_t through_step,
                    const std::function<Status(const LoggedRecord&)>& visit);
-  // Records of one source with since <= time < until, in log (arrival) order.
-  Status ReadSource(int64_t source_id, Timestamp since, Timestamp until,
-                    const std::function<Status(const LoggedRecord&)>& visit);
+  // Up to `limit` records of one source after log position `after_seq` with
+  // since <= time < until, in log (arrival) order.
+  Status ReadSource(int64_t source_id, int64_t after_seq, Timestamp since, Timestamp until,
+                    int64_t limit, const std::function<Status(const LoggedRecord&)>& visit);
   // Deletes records that arrived before `arrival` (log_retention) and that recovery no longer
   // needs (step <= the checkpoint's step), in the step transaction. Returns how many.
   Result<int64_t> DeleteArrivedBefore(int64_t arrival, int64_t checkpoint_step);

@@ -37,7 +37,7 @@ constexpr std::string_view kToVersion2[] = {
     "CREATE TABLE runnel_input_log (seq INTEGER PRIMARY KEY, source_id INTEGER NOT NULL, "
     "step INTEGER NOT NULL, time INTEGER NOT NULL, arrival INTEGER NOT NULL, record BLOB NOT "
     "NULL)",
-    "CREATE INDEX runnel_input_log_by_source ON runnel_input_log (source_id, time)",
+    "CREATE INDEX runnel_input_log_by_source ON runnel_input_log (source_id)",
     "CREATE INDEX runnel_input_log_by_step ON runnel_input_log (step)",
     // Every committed step that changed something, with its sources' watermarks, so that
     // recovery re-runs the steps after the checkpoint exactly as they ran.
@@ -104,15 +104,36 @@ Result<std::unique_ptr<StateDatabase>> StateDatabase::Open(const std::string& st
     }
   }
 
+  return OpenPath(path, SQLITE_OPEN_CREATE);
+}
+
+Result<std::unique_ptr<StateDatabase>> StateDatabase::OpenExisting(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    return Status::Invalid(path +
+                           ": no such state database (give the runnel.db of a state "
+                           "directory, e.g. var/greenhouse/runnel.db)");
+  }
+  return OpenPath(path, 0);
+}
+
+Result<std::unique_ptr<StateDatabase>> StateDatabase::OpenPath(const std::string& path,
+                                                               int extra_flags) {
   sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | extra_flags, nullptr);
   // Owned from here on: a failed open still allocates a handle that must be closed.
   auto db = std::make_unique<StateDatabase>(PrivateTag(), path, raw);
   if (rc != SQLITE_OK) return SqliteError(raw, rc, SqliteContext(path, "open"));
   RUNNEL_RETURN_IF_ERROR(db->Initialize());
   return db;
+}
+
+Status StateDatabase::SetSyncEveryCommit(bool sync) {
+  // In WAL mode NORMAL syncs only at checkpoints: a commit survives the process being killed
+  // (the WAL is in the page cache) but not a power loss; FULL syncs the WAL at every commit.
+  return SqliteExec(db_, sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+                    SqliteContext(path_, "set the durability (synchronous)"));
 }
 
 Status StateDatabase::Initialize() {

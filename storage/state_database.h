@@ -27,6 +27,13 @@ class StateDatabase {
   // whose format version is newer than this binary's.
   static Result<std::unique_ptr<StateDatabase>> Open(const std::string& state_dir, bool reset);
 
+  // An existing database file (`runnel export`, `--replay SOURCE=runnel.db`); migrated like
+  // any other if it is older.
+  static Result<std::unique_ptr<StateDatabase>> OpenExisting(const std::string& path);
+
+  // durability = "power": fsync at every commit; "process" (default): survive kill -9 only.
+  Status SetSyncEveryCommit(bool sync);
+
   // The state format version (PRAGMA user_version) this binary migrates databases to.
   static int LatestFormatVersion();
 
@@ -49,6 +56,7 @@ class StateDatabase {
   sqlite3* handle() { return db_; }  // for storage/ classes only
 
  private:
+  static Result<std::unique_ptr<StateDatabase>> OpenPath(const std::string& path, int extra_flags);
   Status Initialize();
   // Result: the format version of the existing database (0 when it is new and empty).
   Result<int> CheckOwnership();
