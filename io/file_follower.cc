@@ -23,6 +23,23 @@ Duration Since(Timestamp now, Timestamp since) {
   return now - since;
 }
 
+// A regular file in `path`'s directory that is the file `device`/`inode` (a rotation renames
+// within the directory), or empty.
+std::string FindByInode(const std::string& path, uint64_t device, uint64_t inode) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = fs::path(path).parent_path();
+  for (fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    struct stat st;
+    if (::stat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<uint64_t>(st.st_dev) == device && static_cast<uint64_t>(st.st_ino) == inode) {
+      return it->path().string();
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 struct FileFollower::Followed {
@@ -93,27 +110,6 @@ void FileFollower::SavePosition(FileSourcePosition* position) const {
     position->followed.push_back(std::move(file));
   }
 }
-
-namespace {
-
-// A regular file in `path`'s directory that is the file `device`/`inode` (a rotation renames
-// within the directory), or empty.
-std::string FindByInode(const std::string& path, uint64_t device, uint64_t inode) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path dir = fs::path(path).parent_path();
-  for (fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
-    struct stat st;
-    if (::stat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        static_cast<uint64_t>(st.st_dev) == device && static_cast<uint64_t>(st.st_ino) == inode) {
-      return it->path().string();
-    }
-  }
-  return {};
-}
-
-}  // namespace
 
 Status FileFollower::RestorePosition(const FileSourcePosition& position) {
   const std::string& prefix = options_.prefix;

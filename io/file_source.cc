@@ -124,6 +124,9 @@ class FileSource::Impl {
   // offset, the ones after it are read whole.
   Status RestoreFilePosition(const FileSourcePosition& position) {
     const FilePosition& saved = position.current;
+    if (position.finished) {
+      logger_->Info(Prefix() + ": the last run read the input whole; reading what was added since");
+    }
     const size_t index = static_cast<size_t>(
         std::lower_bound(files_.begin(), files_.end(), saved.path) - files_.begin());
     if (index > position.files_before) {

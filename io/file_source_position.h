@@ -32,7 +32,9 @@ struct FileSourcePosition {
   uint64_t records_read = 0;
   uint64_t records_rejected = 0;
   Timestamp max_time = kMinTime;  // keeps the watermark from going back after a restart
-  bool finished = false;          // static and replay: the input was read whole
+  // static and replay: the input was read whole (a restored source still reads what was
+  // added since).
+  bool finished = false;
   // static and replay: the file being read (or read last) and how many files sorted before
   // it.
   FilePosition current;

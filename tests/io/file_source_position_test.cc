@@ -164,6 +164,7 @@ TEST_CASE("a restored static source reads only what grew and the files sorting a
   REQUIRE(second.source->RestorePosition(position).ok());
   CHECK(second.Poll() ==
         std::pair(PollStatus::kFinished, Lines{"3: \"b\" 3 3 (1)", "4: \"c\" 4 4 (1)"}));
+  CHECK(second.Logged("the last run read the input whole; reading what was added since"));
   CHECK(second.Logged("1 new file(s) sort before '" + dir.Path("logs/b.csv") +
                       "', which was being read when the last run stopped; they are not read"));
   CHECK(second.source->watermark() == kMaxTime);
