@@ -6,57 +6,15 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
+#include <filesystem>
 
 #include "io/file_list.h"
 #include "io/posix_file.h"
+#include "io/resume_stream.h"
 
 namespace runnel {
 
 namespace {
-
-// A file read from `start` on, with `prefix` (a CSV header) served first, so that a reader
-// reopened in the middle of a file sees a header again. Counts what comes from the file: the
-// follower turns stream offsets and line numbers back into file ones.
-class FollowStream final : public ByteStream {
- public:
-  FollowStream(UniqueFd fd, std::string path, std::string prefix, uint64_t start)
-      : fd_(std::move(fd)), path_(std::move(path)), prefix_(std::move(prefix)), start_(start) {}
-
-  Result<size_t> Read(char* buf, size_t n) override {
-    if (prefix_pos_ < prefix_.size()) {
-      const size_t count = std::min(n, prefix_.size() - prefix_pos_);
-      std::memcpy(buf, prefix_.data() + prefix_pos_, count);
-      prefix_pos_ += count;
-      return count;
-    }
-    while (true) {
-      const ssize_t got = ::read(fd_.get(), buf, n);
-      if (got >= 0) {
-        fd_bytes_ += static_cast<uint64_t>(got);
-        newlines_ += static_cast<uint64_t>(std::count(buf, buf + got, '\n'));
-        return static_cast<size_t>(got);
-      }
-      if (errno == EINTR) continue;
-      return Status::IoError("cannot read '" + path_ + "': " + ErrnoText(errno));
-    }
-  }
-
-  int fd() const { return fd_.get(); }
-  size_t prefix_size() const { return prefix_.size(); }
-  uint64_t start() const { return start_; }
-  uint64_t fd_bytes() const { return fd_bytes_; }  // read from the file, after start()
-  uint64_t newlines() const { return newlines_; }  // line breaks among them
-
- private:
-  UniqueFd fd_;
-  std::string path_;
-  std::string prefix_;
-  size_t prefix_pos_ = 0;
-  uint64_t start_;
-  uint64_t fd_bytes_ = 0;
-  uint64_t newlines_ = 0;
-};
 
 // Clock time since `since`. A clock that went backwards (an NTP step at boot) counts as a
 // long time, so that nothing waits for the wall clock to catch up with an old reading.
@@ -65,8 +23,21 @@ Duration Since(Timestamp now, Timestamp since) {
   return now - since;
 }
 
-uint64_t CountNewlines(const std::string& text) {
-  return static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
+// A regular file in `path`'s directory that is the file `device`/`inode` (a rotation renames
+// within the directory), or empty.
+std::string FindByInode(const std::string& path, uint64_t device, uint64_t inode) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir = fs::path(path).parent_path();
+  for (fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    struct stat st;
+    if (::stat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<uint64_t>(st.st_dev) == device && static_cast<uint64_t>(st.st_ino) == inode) {
+      return it->path().string();
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -77,29 +48,29 @@ struct FileFollower::Followed {
   ino_t ino = 0;
   uint64_t order = 0;                        // opening order: breaks ties between equal paths
   std::unique_ptr<RecordFileReader> reader;  // null while parked (or ignored)
-  FollowStream* stream = nullptr;            // owned by reader
+  ResumeStream* stream = nullptr;            // owned by reader
   bool finishing = false;  // gone from the match: read to its current end, then dropped
   bool ignored = false;    // its header does not fit the declared fields
   // Where the current reader started, or where a parked file resumes.
-  uint64_t position = 0;   // file offset
-  uint64_t line_base = 1;  // file line at `position`
-  std::string header;      // CSV header bytes, replayed when reopening at position > 0
-  uint64_t header_newlines = 0;
+  uint64_t position = 0;    // file offset
+  uint64_t line_base = 1;   // file line at `position`
+  std::string header;       // CSV header bytes, replayed when reopening at position > 0
   Timestamp last_data = 0;  // clock time of the last record
+  // Just past the last record returned: what a saved position resumes from.
+  uint64_t done_offset = 0;
+  uint64_t done_line = 1;
 
   uint64_t ReadEnd() const { return stream->start() + stream->fd_bytes(); }
   // Everything read is consumed: no partial line is pending.
   bool AtBoundary() const { return reader->offset() == stream->prefix_size() + stream->fd_bytes(); }
-  uint64_t FileLine(uint64_t stream_line) const {
-    return line_base + stream_line - 1 - header_newlines;
-  }
   void Restart() {
     reader.reset();
     stream = nullptr;
     position = 0;
     line_base = 1;
     header.clear();
-    header_newlines = 0;
+    done_offset = 0;
+    done_line = 1;
   }
 };
 
@@ -115,6 +86,103 @@ Result<std::unique_ptr<FileFollower>> FileFollower::Open(Options options) {
                                     follower->options_.path + "' yet; waiting for files");
   }
   return follower;
+}
+
+void FileFollower::SavePosition(FileSourcePosition* position) const {
+  position->followed.clear();
+  position->cursor = 0;
+  // Next() wraps a cursor past the end to the first file.
+  const size_t cursor = cursor_ < files_.size() ? cursor_ : 0;
+  for (size_t i = 0; i < files_.size(); ++i) {
+    const Followed& f = *files_[i];
+    if (f.ignored) continue;
+    if (i < cursor) ++position->cursor;
+    FilePosition file;
+    file.path = f.path;
+    file.device = static_cast<uint64_t>(f.dev);
+    file.inode = static_cast<uint64_t>(f.ino);
+    file.offset = f.done_offset;
+    file.line = f.done_line;
+    // A reader opened at the file's start knows the header; one resumed mid-file was given it.
+    file.header_size = !f.header.empty()     ? f.header.size()
+                       : f.reader != nullptr ? f.reader->header_end()
+                                             : 0;
+    position->followed.push_back(std::move(file));
+  }
+}
+
+Status FileFollower::RestorePosition(const FileSourcePosition& position) {
+  const std::string& prefix = options_.prefix;
+  std::vector<Followed*> restored(position.followed.size(), nullptr);
+  for (size_t i = 0; i < position.followed.size(); ++i) {
+    const FilePosition& saved = position.followed[i];
+    auto it = std::find_if(files_.begin(), files_.end(), [&](const auto& f) {
+      return static_cast<uint64_t>(f->dev) == saved.device &&
+             static_cast<uint64_t>(f->ino) == saved.inode;
+    });
+    Followed* f = nullptr;
+    if (it != files_.end()) {
+      f = it->get();
+      if (f->ignored) continue;
+      if (f->path != saved.path) {
+        options_.logger->Info(prefix + ": '" + saved.path + "' is now '" + f->path +
+                              "'; reading on where it stopped");
+      }
+    } else {
+      const std::string moved = FindByInode(saved.path, saved.device, saved.inode);
+      if (moved.empty()) {
+        options_.logger->Warning(prefix + ": '" + saved.path +
+                                 "' is gone since the last run; whatever was written to it "
+                                 "after byte " +
+                                 std::to_string(saved.offset) + " is lost");
+        continue;
+      }
+      options_.logger->Info(prefix + ": '" + saved.path + "' was rotated to '" + moved +
+                            "' while stopped; reading its rest");
+      auto added = std::make_unique<Followed>();
+      added->path = moved;
+      added->dev = static_cast<dev_t>(saved.device);
+      added->ino = static_cast<ino_t>(saved.inode);
+      added->order = next_order_++;
+      added->finishing = true;
+      f = added.get();
+      files_.push_back(std::move(added));
+    }
+    struct stat st;
+    if (::stat(f->path.c_str(), &st) != 0) {
+      return Status::IoError("cannot stat '" + f->path + "': " + ErrnoText(errno));
+    }
+    if (static_cast<uint64_t>(st.st_size) < saved.offset) {
+      options_.logger->Warning(prefix + ": '" + f->path + "' was truncated to " +
+                               std::to_string(st.st_size) + " bytes while stopped, after " +
+                               std::to_string(saved.offset) +
+                               " were read; reading it again from the start");
+      f->Restart();
+    } else {
+      f->reader.reset();
+      f->stream = nullptr;
+      f->position = saved.offset;
+      f->line_base = saved.line;
+      f->header.clear();
+      if (saved.offset > 0 && saved.header_size > 0) {
+        UniqueFd fd(::open(f->path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd.valid()) {
+          return Status::IoError("cannot open '" + f->path + "': " + ErrnoText(errno));
+        }
+        RUNNEL_ASSIGN_OR_RETURN(f->header, ReadFileHead(fd.get(), f->path, saved.header_size));
+      }
+    }
+    RUNNEL_RETURN_IF_ERROR(OpenAt(*f));
+    restored[i] = f;
+  }
+  Sort();
+  if (position.cursor < restored.size() && restored[position.cursor] != nullptr) {
+    const Followed* next = restored[position.cursor];
+    const auto it =
+        std::find_if(files_.begin(), files_.end(), [&](const auto& f) { return f.get() == next; });
+    cursor_ = static_cast<size_t>(it - files_.begin());
+  }
+  return Status::Ok();
 }
 
 size_t FileFollower::files() const { return files_.size(); }
@@ -152,7 +220,9 @@ RecordFileReader::Outcome FileFollower::Next(Row* row, Timestamp* time, std::str
             f.last_data = now;
             idle_since_ = kMinTime;
             file_ = f.path;
-            line_ = f.FileLine(f.reader->line());
+            line_ = f.stream->FileLine(f.reader->line());
+            f.done_offset = f.stream->FileOffset(f.reader->offset());
+            f.done_line = f.stream->FileLine(f.reader->next_line());
             return outcome;
           case Outcome::kError: {
             const Status& error = f.reader->status();
@@ -329,28 +399,29 @@ Status FileFollower::OpenAt(Followed& f) {
   if (f.position > 0 && ::lseek(fd.get(), static_cast<off_t>(f.position), SEEK_SET) < 0) {
     return Status::IoError("cannot seek in '" + f.path + "': " + ErrnoText(errno));
   }
-  auto stream = std::make_unique<FollowStream>(std::move(fd), f.path, f.header, f.position);
-  FollowStream* raw = stream.get();
+  auto stream =
+      std::make_unique<ResumeStream>(std::move(fd), f.path, f.header, f.position, f.line_base);
+  ResumeStream* raw = stream.get();
   RUNNEL_ASSIGN_OR_RETURN(f.reader, OpenRecordStream(std::move(stream), f.path, options_.format,
                                                      options_.layout, /*final_input=*/false));
   f.stream = raw;
   f.last_data = options_.clock->NowMillis();
+  f.done_offset = f.position;
+  f.done_line = f.line_base;
   return Status::Ok();
 }
 
 void FileFollower::Park(Followed& f) {
   if (options_.format == FileFormat::kCsv && f.header.empty() && f.reader->header_end() > 0) {
     // Read from the start, so the header is the file's first header_end() bytes.
-    std::string header(f.reader->header_end(), '\0');
-    if (::pread(f.stream->fd(), header.data(), header.size(), 0) !=
-        static_cast<ssize_t>(header.size())) {
-      return;  // stays open; parking only saves resources
-    }
-    f.header = std::move(header);
-    f.header_newlines = CountNewlines(f.header);
+    Result<std::string> header = ReadFileHead(f.stream->fd(), f.path, f.reader->header_end());
+    if (!header.ok()) return;  // stays open; parking only saves resources
+    f.header = std::move(header).value();
   }
   f.line_base += f.stream->newlines();
   f.position = f.ReadEnd();
+  f.done_offset = f.position;
+  f.done_line = f.line_base;
   f.reader.reset();
   f.stream = nullptr;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/file_source.h"
+#include "io/file_source_position.h"
 #include "io/record_file_reader.h"
 #include "runtime/clock.h"
 #include "runtime/logger.h"
@@ -52,6 +53,17 @@ class FileFollower {
   const std::string& file() const { return file_; }  // of the last record returned
   uint64_t line() const { return line_; }            // its line in that file
   const Status& status() const { return status_; }
+
+  // Where each followed file stands after the records returned so far, and which file is
+  // read next: fills position->followed and position->cursor.
+  void SavePosition(FileSourcePosition* position) const;
+  // Right after Open (whose scan opened every match at its start): a file of the position
+  // found by device and inode, also under a new name, resumes where it stopped, or from its
+  // start when it is now shorter than that (truncated: a warning). One that left the match is
+  // looked for in its old directory (rotated, e.g. app.log -> app.log.1), read to its end and
+  // dropped; one found nowhere is reported gone. A match not in the position is new: read
+  // from its start.
+  Status RestorePosition(const FileSourcePosition& position);
 
   size_t files() const;       // files being followed
   size_t open_files() const;  // of which open (not parked)

@@ -1,10 +1,18 @@
 #include "io/file_source.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "io/file_follower.h"
 #include "io/file_list.h"
+#include "io/file_source_position.h"
+#include "io/posix_file.h"
 #include "io/record_file_reader.h"
+#include "io/resume_stream.h"
 #include "runtime/clock.h"
 
 namespace runnel {
@@ -52,10 +60,11 @@ class FileSource::Impl {
     }
     RUNNEL_ASSIGN_OR_RETURN(files_, ResolveInputFiles(spec_.path, extensions));
     // Opening the first file now surfaces a header that lacks a declared field at load time.
-    return OpenNextFile();
+    return OpenFile(0, FilePosition{});
   }
 
   Result<PollStatus> Poll(size_t max_records, Output& output) {
+    polled_ = true;
     const size_t budget = std::max<size_t>(max_records, 1);
     switch (spec_.mode) {
       case FileSourceMode::kStatic:
@@ -77,7 +86,68 @@ class FileSource::Impl {
   SourceStats stats() const { return stats_; }
   std::string Prefix() const { return "source '" + spec_.name + "'"; }
 
+  std::string SavePosition() const {
+    FileSourcePosition position;
+    position.mode = spec_.mode;
+    position.records_read = stats_.records_read;
+    position.records_rejected = stats_.records_rejected;
+    position.max_time = max_time_;
+    position.finished = finished_;
+    if (spec_.mode == FileSourceMode::kFollow) {
+      follower_->SavePosition(&position);
+    } else {
+      position.current = current_;
+      position.files_before = files_before_;
+    }
+    return EncodeFileSourcePosition(position);
+  }
+
+  Status RestorePosition(std::string_view bytes) {
+    if (polled_) return Status::Invalid("a position can only be restored before the first poll");
+    RUNNEL_ASSIGN_OR_RETURN(FileSourcePosition position, DecodeFileSourcePosition(bytes));
+    const bool follow = spec_.mode == FileSourceMode::kFollow;
+    if (follow != (position.mode == FileSourceMode::kFollow)) {
+      return Status::Invalid(std::string("the saved position is of a ") +
+                             (follow ? "static or replay" : "follow") +
+                             " source, this one is not: restore the old mode, or start over "
+                             "with --reset-state");
+    }
+    stats_.records_read = position.records_read;
+    stats_.records_rejected = position.records_rejected;
+    max_time_ = position.max_time;
+    if (follow) return follower_->RestorePosition(position);
+    return RestoreFilePosition(position);
+  }
+
  private:
+  // static and replay: files sorting before the saved one were read, it is read on from its
+  // offset, the ones after it are read whole.
+  Status RestoreFilePosition(const FileSourcePosition& position) {
+    const FilePosition& saved = position.current;
+    if (position.finished) {
+      logger_->Info(Prefix() + ": the last run read the input whole; reading what was added since");
+    }
+    const size_t index = static_cast<size_t>(
+        std::lower_bound(files_.begin(), files_.end(), saved.path) - files_.begin());
+    if (index > position.files_before) {
+      // Name order is the arrival order of a file source: these would have come earlier.
+      logger_->Warning(Prefix() + ": " + std::to_string(index - position.files_before) +
+                       " new file(s) sort before '" + saved.path +
+                       "', which was being read when the last run stopped; they are not read "
+                       "(name new files so that they sort last)");
+    }
+    reader_.reset();
+    stream_ = nullptr;
+    if (index < files_.size() && files_[index] == saved.path) return OpenFile(index, saved);
+    logger_->Warning(Prefix() + ": '" + saved.path +
+                     "', which was being read when the last run stopped, is gone; reading the "
+                     "files after it");
+    next_file_ = index;
+    files_before_ = index;
+    current_ = saved;
+    return Status::Ok();
+  }
+
   // static and replay: the files in name order, each read to its end.
   Result<PollStatus> PollFiles(size_t budget, Output& output) {
     if (finished_) return PollStatus::kFinished;
@@ -89,18 +159,23 @@ class FileSource::Impl {
             finished_ = true;
             return PollStatus::kFinished;
           }
-          RUNNEL_RETURN_IF_ERROR(OpenNextFile().WithContext(Prefix()));
+          RUNNEL_RETURN_IF_ERROR(OpenFile(next_file_, FilePosition{}).WithContext(Prefix()));
         }
         switch (reader_->Next(&row_, &pending_time_, &reason_)) {
           case RecordFileReader::Outcome::kRecord:
             pending_ = true;
+            pending_offset_ = stream_->FileOffset(reader_->offset());
+            pending_line_ = stream_->FileLine(reader_->next_line());
             break;
           case RecordFileReader::Outcome::kRejected:
             --budget;
-            RUNNEL_RETURN_IF_ERROR(Reject(current_file_, reader_->line()));
+            current_.offset = stream_->FileOffset(reader_->offset());
+            current_.line = stream_->FileLine(reader_->next_line());
+            RUNNEL_RETURN_IF_ERROR(Reject(current_.path, stream_->FileLine(reader_->line())));
             continue;
           case RecordFileReader::Outcome::kEnd:
             reader_.reset();
+            stream_ = nullptr;
             continue;
           case RecordFileReader::Outcome::kNeedMore:  // only growing (follow) streams
             return emitted ? PollStatus::kProgress : PollStatus::kIdle;
@@ -113,6 +188,8 @@ class FileSource::Impl {
         return emitted ? PollStatus::kProgress : PollStatus::kIdle;
       }
       pending_ = false;
+      current_.offset = pending_offset_;
+      current_.line = pending_line_;
       Emit(output, pending_time_);
       emitted = true;
       --budget;
@@ -170,10 +247,53 @@ class FileSource::Impl {
     return true;
   }
 
-  Status OpenNextFile() {
-    current_file_ = files_[next_file_++];
-    RUNNEL_ASSIGN_OR_RETURN(reader_, OpenRecordFile(current_file_, spec_.format, &layout_,
-                                                    /*final_input=*/true));
+  // Opens files_[index] at `at` (its start when at.offset is 0). A file now shorter than
+  // at.offset lost records this source already emitted: an error, as the saved state no longer
+  // matches the input.
+  Status OpenFile(size_t index, const FilePosition& at) {
+    const std::string& path = files_[index];
+    next_file_ = index + 1;
+    files_before_ = index;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return Status::IoError("cannot open '" + path + "': " + ErrnoText(errno));
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) {
+      return Status::IoError("cannot stat '" + path + "': " + ErrnoText(errno));
+    }
+    std::string header;
+    if (at.offset > 0) {
+      if (static_cast<uint64_t>(st.st_size) < at.offset) {
+        return Status::Invalid("'" + path + "' has " + std::to_string(st.st_size) +
+                               " bytes, fewer than the " + std::to_string(at.offset) +
+                               " already read: it was truncated or replaced since the last "
+                               "run; restore it, or start over with --reset-state");
+      }
+      if (static_cast<uint64_t>(st.st_dev) != at.device ||
+          static_cast<uint64_t>(st.st_ino) != at.inode) {
+        logger_->Warning(Prefix() + ": '" + path +
+                         "' is another file than in the last run (its inode changed); "
+                         "taking its first " +
+                         std::to_string(at.offset) + " bytes as read already");
+      }
+      if (at.header_size > 0) {
+        RUNNEL_ASSIGN_OR_RETURN(header, ReadFileHead(fd.get(), path, at.header_size));
+      }
+      if (::lseek(fd.get(), static_cast<off_t>(at.offset), SEEK_SET) < 0) {
+        return Status::IoError("cannot seek in '" + path + "': " + ErrnoText(errno));
+      }
+    }
+    // Sequential scans of large logs: ask for aggressive read-ahead (only advice).
+    (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    current_ = at;
+    current_.path = path;
+    current_.device = static_cast<uint64_t>(st.st_dev);
+    current_.inode = static_cast<uint64_t>(st.st_ino);
+    auto stream =
+        std::make_unique<ResumeStream>(std::move(fd), path, std::move(header), at.offset, at.line);
+    stream_ = stream.get();
+    RUNNEL_ASSIGN_OR_RETURN(reader_, OpenRecordStream(std::move(stream), path, spec_.format,
+                                                      &layout_, /*final_input=*/true));
+    if (at.offset == 0) current_.header_size = reader_->header_end();
     return Status::Ok();
   }
 
@@ -197,10 +317,14 @@ class FileSource::Impl {
   // static and replay
   std::vector<std::string> files_;
   size_t next_file_ = 0;
-  std::string current_file_;
+  size_t files_before_ = 0;  // files sorting before current_
+  FilePosition current_;     // the file opened last, and where its emitted records end
   std::unique_ptr<RecordFileReader> reader_;
-  bool pending_ = false;  // row_ holds a record read but not emitted yet (pacing)
+  ResumeStream* stream_ = nullptr;  // owned by reader_
+  bool pending_ = false;            // row_ holds a record read but not emitted yet (pacing)
   Timestamp pending_time_ = 0;
+  uint64_t pending_offset_ = 0;  // where that record ends in its file
+  uint64_t pending_line_ = 0;
   bool paced_ = false;
   Timestamp pace_first_time_ = 0;
   Timestamp pace_max_time_ = 0;
@@ -213,6 +337,7 @@ class FileSource::Impl {
   SourceStats stats_;
   Timestamp max_time_ = kMinTime;
   bool finished_ = false;
+  bool polled_ = false;
 };
 
 Result<std::unique_ptr<FileSource>> FileSource::Open(FileSourceSpec spec, Logger* logger) {
@@ -242,5 +367,10 @@ Result<PollStatus> FileSource::Poll(size_t max_records) {
 Timestamp FileSource::watermark() const { return impl_->watermark(); }
 bool FileSource::bounded() const { return impl_->bounded(); }
 SourceStats FileSource::stats() const { return impl_->stats(); }
+std::string FileSource::SavePosition() const { return impl_->SavePosition(); }
+
+Status FileSource::RestorePosition(std::string_view position) {
+  return impl_->RestorePosition(position).WithContext(impl_->Prefix());
+}
 
 }  // namespace runnel

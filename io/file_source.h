@@ -75,6 +75,16 @@ class FileSource final : public Source {
   bool bounded() const override;
   SourceStats stats() const override;
 
+  // Restart positions (SPEC §6; docs/pipeline.md, "Restart positions"). static and replay:
+  // the file being read, the offset and line just past the last record emitted, the counts,
+  // the largest event time. A restored source reads on from there: a file that grew is read
+  // on, files sorting after it are new; one now shorter than the offset is an error (the
+  // state counts records that are gone). follow: every followed file by device and inode
+  // (see FileFollower::RestorePosition). Corrupt bytes: Corruption naming the source.
+  std::string SavePosition() const override;
+  // Before the first Poll() only.
+  Status RestorePosition(std::string_view position) override;
+
  private:
   class Impl;
   explicit FileSource(std::unique_ptr<Impl> impl);

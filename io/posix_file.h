@@ -1,14 +1,12 @@
-// POSIX file plumbing for the io module: an owning file descriptor, a ByteStream over a file
-// read in big chunks, and a write loop that reports errno text. Internal to io/.
+// POSIX file plumbing for the io module: an owning file descriptor, and a write loop and errno
+// texts for messages. Internal to io/.
 // Threading: objects are used by one thread at a time.
 #pragma once
 
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
-#include "decode/byte_stream.h"
 #include "runtime/status.h"
 
 namespace runnel {
@@ -37,18 +35,6 @@ class UniqueFd {
 
  private:
   int fd_ = -1;
-};
-
-class FileByteStream final : public ByteStream {
- public:
-  // IoError naming the path when it cannot be opened.
-  static Result<std::unique_ptr<FileByteStream>> Open(const std::string& path);
-  FileByteStream(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
-  Result<size_t> Read(char* buf, size_t n) override;
-
- private:
-  std::string path_;
-  UniqueFd fd_;
 };
 
 // Writes all of `data` to `fd`, retrying short writes and EINTR. Returns 0 or the errno.

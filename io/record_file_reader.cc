@@ -1,9 +1,8 @@
 #include "io/record_file_reader.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-
-#include "io/posix_file.h"
 
 namespace runnel {
 
@@ -188,6 +187,15 @@ namespace {
 
 // ---- CSV ----
 
+// The line after `record`: line breaks inside a record are inside its quoted fields.
+uint64_t LineAfter(const CsvRecord& record) {
+  uint64_t line = record.line() + 1;
+  for (const CsvField& field : record.fields()) {
+    line += static_cast<uint64_t>(std::count(field.text.begin(), field.text.end(), '\n'));
+  }
+  return line;
+}
+
 class CsvRecordReader final : public RecordFileReader {
  public:
   CsvRecordReader(std::unique_ptr<ByteStream> stream, std::string path, const RecordLayout* layout,
@@ -205,6 +213,7 @@ class CsvRecordReader final : public RecordFileReader {
     if (outcome == ReadOutcome::kNeedMore) return Status::Ok();
     header_read_ = true;
     if (outcome == ReadOutcome::kEnd) return Status::Ok();
+    next_line_ = LineAfter(record_);
     if (outcome == ReadOutcome::kMalformed) {
       return Status::Invalid(path_ + ":" + std::to_string(record_.line()) +
                              ": malformed header: " + std::string(record_.error()));
@@ -254,10 +263,12 @@ class CsvRecordReader final : public RecordFileReader {
         return Outcome::kError;
       case ReadOutcome::kMalformed:
         line_ = record_.line();
+        next_line_ = LineAfter(record_);
         reason->assign(record_.error());
         return Outcome::kRejected;
     }
     line_ = record_.line();
+    next_line_ = LineAfter(record_);
     if (record_.size() != num_columns_) {
       *reason = "expected " + std::to_string(num_columns_) + " fields, found " +
                 std::to_string(record_.size());
@@ -300,6 +311,7 @@ class CsvRecordReader final : public RecordFileReader {
 
   uint64_t line() const override { return line_; }
   uint64_t offset() const override { return reader_.offset(); }
+  uint64_t next_line() const override { return next_line_; }
   uint64_t header_end() const override { return header_end_; }
   const Status& status() const override { return status_; }
 
@@ -323,6 +335,7 @@ class CsvRecordReader final : public RecordFileReader {
   std::vector<size_t> time_columns_;  // CSV columns of the time fields, joined in this order
   std::vector<std::string_view> time_texts_;
   uint64_t line_ = 0;
+  uint64_t next_line_ = 1;
   Status status_;
 };
 
@@ -352,6 +365,7 @@ class JsonlRecordReader final : public RecordFileReader {
     while (true) {
       switch (lines_.Next(&line, &line_)) {
         case ReadOutcome::kRecord:
+          next_line_ = line_ + 1;
           break;
         case ReadOutcome::kEnd:
           return Outcome::kEnd;
@@ -390,6 +404,7 @@ class JsonlRecordReader final : public RecordFileReader {
 
   uint64_t line() const override { return line_; }
   uint64_t offset() const override { return lines_.offset(); }
+  uint64_t next_line() const override { return next_line_; }
   const Status& status() const override { return status_; }
 
  private:
@@ -398,17 +413,11 @@ class JsonlRecordReader final : public RecordFileReader {
   LineReader lines_;
   JsonRecordDecoder decoder_;
   uint64_t line_ = 0;
+  uint64_t next_line_ = 1;
   Status status_;
 };
 
 }  // namespace
-
-Result<std::unique_ptr<RecordFileReader>> OpenRecordFile(const std::string& path, FileFormat format,
-                                                         const RecordLayout* layout,
-                                                         bool final_input) {
-  RUNNEL_ASSIGN_OR_RETURN(std::unique_ptr<FileByteStream> stream, FileByteStream::Open(path));
-  return OpenRecordStream(std::move(stream), path, format, layout, final_input);
-}
 
 Result<std::unique_ptr<RecordFileReader>> OpenRecordStream(std::unique_ptr<ByteStream> stream,
                                                            const std::string& path,

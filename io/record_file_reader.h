@@ -94,6 +94,9 @@ class RecordFileReader {
   // Stream offset just past the last record returned (or skipped): where reading would resume.
   // The follow mode compares it with the bytes read to know that no partial line is pending.
   virtual uint64_t offset() const = 0;
+  // Line where reading would resume, past the last record returned (or skipped): with offset()
+  // taken right after that record, where a restarted source continues.
+  virtual uint64_t next_line() const = 0;
   // CSV: stream offset just past the header once it is read (0 before, and for JSON Lines).
   // The follow mode replays these bytes when it reopens a file in the middle.
   virtual uint64_t header_end() const { return 0; }
@@ -101,14 +104,9 @@ class RecordFileReader {
   virtual const Status& status() const = 0;
 };
 
-// Opens `path` and, for CSV, reads its header and maps the declared fields to its columns
-// (Invalid naming the file and the first missing field). `layout` must outlive the reader.
-// `final_input` as for CsvReader.
-Result<std::unique_ptr<RecordFileReader>> OpenRecordFile(const std::string& path, FileFormat format,
-                                                         const RecordLayout* layout,
-                                                         bool final_input);
-// Same over a stream the caller opened (the follow mode's resumable streams); `path` names the
-// file in messages.
+// Reads records from `stream`; for CSV, reads its header first and maps the declared fields to
+// its columns (Invalid naming the file and the first missing field). `path` names the file in
+// messages; `layout` must outlive the reader. `final_input` as for CsvReader.
 Result<std::unique_ptr<RecordFileReader>> OpenRecordStream(std::unique_ptr<ByteStream> stream,
                                                            const std::string& path,
                                                            FileFormat format,

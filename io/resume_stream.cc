@@ -1,0 +1,64 @@
+#include "io/resume_stream.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace runnel {
+
+ResumeStream::ResumeStream(UniqueFd fd, std::string path, std::string prefix, uint64_t start,
+                           uint64_t line_base)
+    : fd_(std::move(fd)),
+      path_(std::move(path)),
+      prefix_(std::move(prefix)),
+      prefix_newlines_(static_cast<uint64_t>(std::count(prefix_.begin(), prefix_.end(), '\n'))),
+      start_(start),
+      line_base_(line_base) {}
+
+Result<size_t> ResumeStream::Read(char* buf, size_t n) {
+  if (prefix_pos_ < prefix_.size()) {
+    const size_t count = std::min(n, prefix_.size() - prefix_pos_);
+    std::memcpy(buf, prefix_.data() + prefix_pos_, count);
+    prefix_pos_ += count;
+    return count;
+  }
+  while (true) {
+    const ssize_t got = ::read(fd_.get(), buf, n);
+    if (got >= 0) {
+      fd_bytes_ += static_cast<uint64_t>(got);
+      newlines_ += static_cast<uint64_t>(std::count(buf, buf + got, '\n'));
+      return static_cast<size_t>(got);
+    }
+    if (errno == EINTR) continue;
+    return Status::IoError("cannot read '" + path_ + "': " + ErrnoText(errno));
+  }
+}
+
+uint64_t ResumeStream::FileOffset(uint64_t stream_offset) const {
+  return stream_offset <= prefix_.size() ? start_ : start_ + stream_offset - prefix_.size();
+}
+
+uint64_t ResumeStream::FileLine(uint64_t stream_line) const {
+  return line_base_ + stream_line - 1 - prefix_newlines_;
+}
+
+Result<std::string> ReadFileHead(int fd, const std::string& path, uint64_t size) {
+  std::string head(size, '\0');
+  size_t done = 0;
+  while (done < head.size()) {
+    const ssize_t got =
+        ::pread(fd, head.data() + done, head.size() - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return Status::IoError("cannot read '" + path + "': " + ErrnoText(errno));
+    if (got == 0) {
+      return Status::IoError("'" + path + "' is shorter than its " + std::to_string(size) +
+                             "-byte header");
+    }
+    done += static_cast<size_t>(got);
+  }
+  return head;
+}
+
+}  // namespace runnel
