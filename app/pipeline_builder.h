@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/pipeline_config.h"
+#include "runtime/clock.h"
 #include "runtime/dataflow.h"
 #include "runtime/logger.h"
 #include "runtime/schema.h"
@@ -19,6 +20,7 @@
 namespace runnel {
 
 class StateDatabase;
+class RejectSink;
 
 struct BuildOptions {
   bool open_io = true;                   // false for `runnel check`: no files, no database
@@ -26,12 +28,13 @@ struct BuildOptions {
   bool reset_state = false;
   std::vector<std::pair<std::string, std::string>> replays;  // --replay SOURCE=PATH
   Logger* logger = nullptr;
+  const Clock* clock = nullptr;  // the gateway clock; null: the system clock
 };
 
 // A named stream of the pipeline (a source, a view or a late view), for printing and stats.
 struct StreamInfo {
   std::string name;
-  std::string kind;         // "source", "view", "late view"
+  std::string kind;         // "source", "view", "late view", "status view"
   std::string description;  // e.g. "file static csv data/a.csv", "window tumbling 1m by device"
   std::vector<std::string> inputs;
   Schema schema;
@@ -61,6 +64,8 @@ class Pipeline {
  private:
   friend class PipelineBuilder;
   std::unique_ptr<StateDatabase> state_database_;  // destroyed after the dataflow's sinks
+  std::unique_ptr<RejectSink> rejects_;            // used by MQTT sources; after the database
+  SystemClock system_clock_;
   Dataflow dataflow_;
   std::vector<StreamInfo> streams_;
   std::vector<SinkInfo> sinks_;

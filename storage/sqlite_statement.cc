@@ -118,6 +118,13 @@ Status SqliteStatement::BindText(int index, std::string_view text) {
   return rc == SQLITE_OK ? Status::Ok() : Error(rc);
 }
 
+Status SqliteStatement::BindBlob(int index, std::string_view bytes) {
+  // A zero-length blob with a null pointer would bind NULL, not an empty blob.
+  const char* data = bytes.data() != nullptr ? bytes.data() : "";
+  int rc = sqlite3_bind_blob64(stmt_.get(), index, data, bytes.size(), SQLITE_STATIC);
+  return rc == SQLITE_OK ? Status::Ok() : Error(rc);
+}
+
 Result<bool> SqliteStatement::Step() {
   int rc = sqlite3_step(stmt_.get());
   if (rc == SQLITE_ROW) return true;

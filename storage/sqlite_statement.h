@@ -52,6 +52,7 @@ class SqliteStatement {
   Status Bind(int index, const Value& value);
   Status BindInt(int index, int64_t value);
   Status BindText(int index, std::string_view text);
+  Status BindBlob(int index, std::string_view bytes);  // same lifetime rule as BindText
 
   // Runs one step. Returns true when a row is available, false when the statement is done.
   // On error the statement is reset, so it can run again.
