@@ -166,8 +166,25 @@ int RunCommand(const RunArgs& args) {
   std::vector<std::string> details;  // per node, only what a user should look at
   for (const Dataflow::Node& node : flow.nodes()) {
     if (node.source) {
-      read += node.source->stats().records_read;
-      rejected += node.source->stats().records_rejected;
+      const SourceStats stats = node.source->stats();
+      read += stats.records_read;
+      rejected += stats.records_rejected;
+      std::string reasons;
+      for (const auto& [reason, n] : node.source->rejects_by_reason()) {
+        reasons += (reasons.empty() ? "" : ", ") + reason + " " + std::to_string(n);
+      }
+      if (!reasons.empty()) {
+        details.push_back(node.name + ": " + std::to_string(stats.records_rejected) +
+                          " rejected (" + reasons + ")");
+      }
+      if (stats.reconnects > 0) {
+        details.push_back(node.name + ": " + Plural(stats.reconnects, "reconnect"));
+      }
+      if (stats.backpressure_ms > 0) {
+        details.push_back(node.name + ": receiving paused " +
+                          std::to_string(stats.backpressure_ms) +
+                          " ms for the engine to catch up (backpressure)");
+      }
       continue;
     }
     const OperatorStats stats = node.op->stats();

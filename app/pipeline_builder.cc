@@ -5,17 +5,21 @@
 #include <sstream>
 
 #include "app/persistence.h"
+#include "app/mqtt_message_decoder.h"
 #include "app/profile_decoder.h"
 #include "config/device_profile.h"
 #include "io/file_sink.h"
 #include "io/file_source.h"
+#include "mqtt/mqtt_source.h"
 #include "operators/aggregate.h"
 #include "operators/asof_join_operator.h"
 #include "operators/dedup_operator.h"
+#include "operators/device_status_operator.h"
 #include "operators/expression.h"
 #include "operators/map_operator.h"
 #include "operators/window_operator.h"
 #include "storage/input_log_source.h"
+#include "storage/rejects_table.h"
 #include "storage/state_database.h"
 #include "storage/table_sink.h"
 
@@ -121,6 +125,17 @@ class PipelineBuilder {
     RUNNEL_ASSIGN_OR_RETURN(pipeline_->state_database_,
                             StateDatabase::Open(state_dir, options_.reset_state));
     pipeline_->state_database_path_ = pipeline_->state_database_->path();
+    RUNNEL_ASSIGN_OR_RETURN(pipeline_->rejects_,
+                            RejectsTable::Create(pipeline_->state_database_.get()));
+    // MQTT ingest journals and Paho sessions live beside the database and start over with it.
+    mqtt_dir_ = (std::filesystem::path(state_dir) / "mqtt").string();
+    std::error_code ec;
+    if (options_.reset_state) std::filesystem::remove_all(mqtt_dir_, ec);
+    if (!ec) std::filesystem::create_directories(mqtt_dir_, ec);
+    if (ec) {
+      return Status::IoError("cannot prepare " + mqtt_dir_ + ": " + ec.message() +
+                             " (check the state directory's permissions)");
+    }
     if (config_.runtime.durability == Durability::kPower) {
       RUNNEL_RETURN_IF_ERROR(pipeline_->state_database_->SetSyncEveryCommit(true));
     }
@@ -160,11 +175,9 @@ class PipelineBuilder {
     FileSourceSpec spec;
     if (source.kind == SourceKind::kMqtt) {
       RUNNEL_RETURN_IF_ERROR(DescribeMqttSource(source, where, &spec));
-      if (!replay && options_.open_io) {
-        return Status::Invalid(where +
-                               ": MQTT ingestion is not available in this version yet (replay a "
-                               "stored log instead: --replay " +
-                               source.name + "=FILE.csv)");
+      if (!replay) {
+        spec.max_delay = source.max_delay;
+        return AddMqttSource(source, where, spec);
       }
     }
     spec.name = source.name;
@@ -228,7 +241,109 @@ class PipelineBuilder {
     const int index = flow_.AddSource("source '" + source.name + "'", std::move(node));
     if (log) RUNNEL_RETURN_IF_ERROR(persistence_->LogSource(index, source.name, schema));
     AddStream(source.name, "source", description, {}, {{index, 0}, schema, {}, false});
+    if (source.kind == SourceKind::kMqtt) AddStatusView(source, where);
     return Status::Ok();
+  }
+
+  Status AddMqttSource(const SourceConfig& source, const std::string& where,
+                       const FileSourceSpec& spec) {
+    const Schema schema = FileSource::OutputSchema(spec);
+    std::unique_ptr<Source> node;
+    if (options_.open_io) {
+      auto opened = OpenMqttSource(source, schema);
+      if (!opened.ok()) return opened.status().WithContext(where);
+      node = std::move(opened).value();
+    } else {
+      node = std::make_unique<PlaceholderSource>();
+    }
+    const bool log = persistence_ && !node->bounded();
+    const int index = flow_.AddSource("source '" + source.name + "'", std::move(node));
+    if (log) RUNNEL_RETURN_IF_ERROR(persistence_->LogSource(index, source.name, schema));
+    AddStream(source.name, "source", mqtt_description_, {}, {{index, 0}, schema, {}, false});
+    AddStatusView(source, where);
+    return Status::Ok();
+  }
+
+  Result<std::unique_ptr<Source>> OpenMqttSource(const SourceConfig& source, const Schema& schema) {
+    // Each source has its own session on the broker, so each needs its own client id.
+    const MqttConfig mqtt = config_.mqtt.value_or(MqttConfig{});
+    MqttSourceSpec spec;
+    spec.name = source.name;
+    spec.broker.uri = mqtt.broker;
+    spec.broker.client_id = mqtt.client_id + "-" + source.name;
+    spec.broker.username = mqtt.username;
+    spec.broker.password_file = mqtt.password_file;
+    spec.broker.version = mqtt.version;
+    if (mqtt.tls) {
+      spec.broker.tls =
+          BrokerTls{mqtt.tls->ca_file, mqtt.tls->cert_file, mqtt.tls->key_file, mqtt.tls->verify};
+    }
+    spec.qos = source.qos;
+    spec.shared_group = source.shared_group;
+    spec.queue_limit = static_cast<size_t>(source.queue_limit);
+    spec.max_delay = source.max_delay;
+    spec.journal_path = (std::filesystem::path(mqtt_dir_) / (source.name + ".journal")).string();
+    spec.session_dir =
+        (std::filesystem::path(mqtt_dir_) / ("session-" + spec.broker.client_id)).string();
+    spec.journal.sync = config_.runtime.durability == Durability::kPower;
+
+    std::optional<TopicTemplate> topic;
+    std::unique_ptr<PayloadDecoder> payload;
+    if (mqtt_codec_) {
+      topic = std::move(mqtt_codec_->topic);
+      payload = std::move(mqtt_codec_->decoder);
+    } else {
+      RUNNEL_ASSIGN_OR_RETURN(topic, TopicTemplate::Parse(*source.topic, TopicUse::kSubscribe));
+      RUNNEL_ASSIGN_OR_RETURN(PayloadSpec payload_spec,
+                              PayloadSpecFromInlineSource(source, *topic));
+      RUNNEL_ASSIGN_OR_RETURN(payload, PayloadDecoder::Create(std::move(payload_spec)));
+    }
+    spec.topic_filter = topic->Filter();
+    RUNNEL_ASSIGN_OR_RETURN(
+        std::unique_ptr<CodecMessageDecoder> decoder,
+        CodecMessageDecoder::Create(std::move(*topic), std::move(payload), schema));
+    RUNNEL_ASSIGN_OR_RETURN(std::unique_ptr<MqttSource> opened,
+                            MqttSource::Open(std::move(spec), std::move(decoder), clock(),
+                                             options_.logger, pipeline_->rejects_.get()));
+    return std::unique_ptr<Source>(std::move(opened));
+  }
+
+  const Clock* clock() const { return options_.clock ? options_.clock : &pipeline_->system_clock_; }
+
+  // `<source>_status` (SPEC §5) for a profiled source whose profile has a period and binds a
+  // device from its topic ({device}, else the first topic field).
+  void AddStatusView(const SourceConfig& source, const std::string& where) {
+    if (!mqtt_profile_) return;
+    const std::string name = source.name + "_status";
+    const DeviceProfile& profile = *mqtt_profile_;
+    if (!profile.period || profile.topic_fields.empty()) {
+      missing_status_[name] =
+          where + ": its profile '" + profile.name + "' has " +
+          (profile.period ? "no {field} in its topic to name devices" : "no period") +
+          ", so there is no device status view '" + name + "'";
+      return;
+    }
+    const auto& fields = profile.topic_fields;
+    const std::string device =
+        std::find(fields.begin(), fields.end(), "device") != fields.end() ? "device" : fields[0];
+    const Stream& input = streams_.at(source.name);
+    DeviceStatusSpec spec;
+    spec.device_column = *input.schema.IndexOf(device);
+    spec.period = *profile.period;
+    const int index = flow_.AddOperator(
+        "view '" + name + "'", std::make_unique<DeviceStatusOperator>(spec, clock()), {input.port});
+    AddStream(name, "status view",
+              "device status by " + device + ": offline after 3 missed periods of " +
+                  FormatDuration(spec.period),
+              {source.name}, {{index, 0}, DeviceStatusOperator::OutputSchema(), {0}, true});
+  }
+
+  // A view or sink that reads a status view the pipeline does not have.
+  Status CheckStatusInput(const std::string& name, const std::string& where) const {
+    auto missing = missing_status_.find(name);
+    if (missing == missing_status_.end()) return Status::Ok();
+    return Status::Invalid(where + ": reads '" + name + "', but source " + missing->second +
+                           " (add period = \"10s\" to the profile)");
   }
 
   // The records of an MQTT source, as the file source that replays its stored log reads them:
@@ -236,6 +351,8 @@ class PipelineBuilder {
   Status DescribeMqttSource(const SourceConfig& source, const std::string& where,
                             FileSourceSpec* spec) {
     spec->time_unit = TimeUnit::kMillis;
+    mqtt_profile_.reset();
+    mqtt_codec_.reset();
     if (!source.profile) {
       for (const FieldConfig& f : source.fields) {
         const bool is_time = source.time_fields.size() == 1 && f.name == source.time_fields[0];
@@ -244,6 +361,7 @@ class PipelineBuilder {
       spec->time_fields = source.time_fields;
       spec->time_arrival = source.time_arrival;
       mqtt_description_ = "mqtt topic " + source.topic.value_or("?");
+      if (source.shared_group) mqtt_description_ += ", shared group " + *source.shared_group;
       return Status::Ok();
     }
     auto profile = LoadDeviceProfileByName(*source.profile, ProfileSearchPath(config_.directory));
@@ -255,11 +373,17 @@ class PipelineBuilder {
     }
     spec->time_fields = {profile->time.field};
     mqtt_description_ = "mqtt profile " + profile->name + ", topic " + codec->topic.Filter();
+    if (source.shared_group) mqtt_description_ += ", shared group " + *source.shared_group;
+    mqtt_profile_ = std::move(profile).value();
+    mqtt_codec_ = std::move(codec).value();
     return Status::Ok();
   }
 
   Status AddView(const ViewConfig& view) {
     const std::string where = view.where.Prefix() + ": view '" + view.name + "'";
+    for (const std::string& input : view.Inputs()) {
+      RUNNEL_RETURN_IF_ERROR(CheckStatusInput(input, where));
+    }
     if (view.asof_join) return AddAsofJoinView(view);
     const Stream& input = streams_.at(*view.from);
     if (view.window) return AddWindowView(view, input);
@@ -541,6 +665,7 @@ class PipelineBuilder {
 
   Status AddSink(const SinkConfig& sink) {
     const std::string where = sink.where.Prefix() + ": sink from '" + sink.from + "'";
+    RUNNEL_RETURN_IF_ERROR(CheckStatusInput(sink.from, where));
     const Stream& stream = streams_.at(sink.from);
     std::unique_ptr<Operator> op;
     std::string description;
@@ -595,7 +720,12 @@ class PipelineBuilder {
   Pipeline* pipeline_;
   Dataflow& flow_;
   std::map<std::string, Stream> streams_;
-  std::string mqtt_description_;  // set by DescribeMqttSource for the source being added
+  // Set by DescribeMqttSource for the source being added.
+  std::string mqtt_description_;
+  std::optional<DeviceProfile> mqtt_profile_;          // profiled sources only
+  std::optional<ProfileCodec> mqtt_codec_;             // profiled sources only
+  std::string mqtt_dir_;                               // <state_dir>/mqtt when running
+  std::map<std::string, std::string> missing_status_;  // "<source>_status" -> why absent
   PipelinePersistence* persistence_ = nullptr;  // owned by the pipeline
 };
 
@@ -611,7 +741,7 @@ Status Pipeline::Restore() { return persistence_ ? persistence_->Recover() : Sta
 
 std::string Pipeline::DescribeGraph() const {
   std::ostringstream out;
-  for (const char* kind : {"source", "view", "late view"}) {
+  for (const char* kind : {"source", "status view", "view", "late view"}) {
     for (const StreamInfo& s : streams_) {
       if (s.kind != kind) continue;
       out << s.kind << " " << s.name;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/pipeline_config.h"
+#include "runtime/clock.h"
 #include "runtime/dataflow.h"
 #include "runtime/logger.h"
 #include "runtime/schema.h"
@@ -20,6 +21,7 @@ namespace runnel {
 
 class StateDatabase;
 class PipelinePersistence;
+class RejectSink;
 
 struct BuildOptions {
   bool open_io = true;                   // false for `runnel check`: no files, no database
@@ -27,12 +29,13 @@ struct BuildOptions {
   bool reset_state = false;
   std::vector<std::pair<std::string, std::string>> replays;  // --replay SOURCE=PATH
   Logger* logger = nullptr;
+  const Clock* clock = nullptr;  // the gateway clock; null: the system clock
 };
 
 // A named stream of the pipeline (a source, a view or a late view), for printing and stats.
 struct StreamInfo {
   std::string name;
-  std::string kind;         // "source", "view", "late view"
+  std::string kind;         // "source", "view", "late view", "status view"
   std::string description;  // e.g. "file static csv data/a.csv", "window tumbling 1m by device"
   std::vector<std::string> inputs;
   Schema schema;
@@ -65,6 +68,8 @@ class Pipeline {
  private:
   friend class PipelineBuilder;
   std::unique_ptr<StateDatabase> state_database_;  // destroyed after the dataflow's sinks
+  std::unique_ptr<RejectSink> rejects_;            // used by MQTT sources; after the database
+  SystemClock system_clock_;
   Dataflow dataflow_;
   std::unique_ptr<PipelinePersistence> persistence_;  // null for batch jobs and `check`
   std::vector<StreamInfo> streams_;

@@ -390,9 +390,10 @@ class PipelineParser {
 
   Status ParseSource(TableReader& r, int /*index*/) {
     PeekName(r, "source");
-    RUNNEL_RETURN_IF_ERROR(r.CheckKeys({"name", "file", "profile", "topic", "format", "mode",
-                                        "speed", "fields", "time", "time_unit", "time_format",
-                                        "null_values", "on_error", "max_delay", "qos"}));
+    RUNNEL_RETURN_IF_ERROR(
+        r.CheckKeys({"name", "file", "profile", "topic", "format", "mode", "speed", "fields",
+                     "time", "time_unit", "time_format", "null_values", "on_error", "max_delay",
+                     "qos", "shared_group", "queue_limit"}));
     SourceConfig source;
     source.where = r.where();
     RUNNEL_RETURN_IF_ERROR(ReadName(r, "source", "env", &source.name));
@@ -428,7 +429,8 @@ class PipelineParser {
   }
 
   Status ParseFileSource(const TableReader& r, SourceConfig* source) {
-    RUNNEL_RETURN_IF_ERROR(RefuseKeys(r, {"qos"}, "only applies to MQTT sources (remove it)"));
+    RUNNEL_RETURN_IF_ERROR(RefuseKeys(r, {"qos", "shared_group", "queue_limit"},
+                                      "only applies to MQTT sources (remove it)"));
     source->kind = SourceKind::kFile;
     std::string written;
     RUNNEL_RETURN_IF_ERROR(r.ReadNonEmptyString("file", &written));
@@ -455,6 +457,20 @@ class PipelineParser {
         RefuseKeys(r, {"mode", "speed", "on_error"}, "only applies to file sources (remove it)"));
     RUNNEL_ASSIGN_OR_RETURN(std::optional<int64_t> qos, r.GetInt("qos", 0, 2));
     if (qos) source->qos = static_cast<int>(*qos);
+    RUNNEL_RETURN_IF_ERROR(r.ReadInt("queue_limit", 1, int64_t{1} << 40, &source->queue_limit));
+    RUNNEL_RETURN_IF_ERROR(r.ReadNonEmptyString("shared_group", &source->shared_group));
+    if (source->shared_group) {
+      if (source->shared_group->find_first_of("/+#") != std::string::npos) {
+        return r.KeyError("shared_group", Double(*source->shared_group) +
+                                              " may not contain '/', '+' or '#' (name the group "
+                                              "with letters and digits, e.g. \"gateways\")");
+      }
+      if (config_->mqtt && config_->mqtt->version != 5) {
+        return r.KeyError("shared_group",
+                          "shared subscriptions need MQTT 5 (set version = 5 in [mqtt], or "
+                          "remove shared_group)");
+      }
+    }
     if (r.Has("profile")) {
       RUNNEL_RETURN_IF_ERROR(RefuseKeys(
           r, {"format", "fields", "time", "time_unit", "time_format", "null_values"},

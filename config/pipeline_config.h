@@ -91,6 +91,8 @@ struct SourceConfig {
   std::optional<std::string> topic;
   std::string payload_format;  // inline MQTT sources: "json" (default), "csv" or "kv"
   int qos = 1;
+  std::optional<std::string> shared_group;  // MQTT 5 shared subscription: $share/GROUP/topic
+  int64_t queue_limit = 100'000;  // received but unprocessed messages before the receiver waits
   // both
   std::vector<FieldConfig> fields;       // in the order written in the file
   std::vector<std::string> time_fields;  // `time = "ts"` or `time = ["Date", "Time"]`

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <utility>
 
 namespace runnel {
 
@@ -64,6 +65,11 @@ Result<mqtt::connect_options> MakeConnectOptions(const BrokerOptions& options) {
     builder.ssl(ssl.finalize());
   }
   return builder.finalize();
+}
+
+void RepointConnectProperties(mqtt::connect_options* options) {
+  mqtt::properties properties = options->get_properties();
+  options->set_properties(std::move(properties));
 }
 
 Result<std::unique_ptr<mqtt::async_client>> MakeBrokerClient(const BrokerOptions& options,

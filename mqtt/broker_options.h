@@ -4,12 +4,12 @@
 // here, so that they all treat passwords, TLS and reconnects the same way.
 #pragma once
 
+#include <mqtt/async_client.h>
+
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <mqtt/async_client.h>
 
 #include "runtime/status.h"
 
@@ -43,6 +43,12 @@ Result<std::optional<std::string>> ReadBrokerPassword(const BrokerOptions& optio
 // Paho connect options for `options`, with the password already read. Automatic reconnect with
 // exponential backoff between min_reconnect_delay and max_reconnect_delay.
 Result<mqtt::connect_options> MakeConnectOptions(const BrokerOptions& options);
+
+// Paho C++ 1.2 copies and moves connect_options without re-pointing the C struct at the copy's
+// own MQTT 5 properties, so the session expiry interval of a returned or copied object points
+// at freed memory and a persistent session ends at disconnect. Call this on the options object
+// that is passed to connect(), right before the call.
+void RepointConnectProperties(mqtt::connect_options* options);
 
 // A client for the broker. `persistence_dir`: where Paho keeps in-flight QoS 1/2 messages
 // across restarts (empty: in memory, for clients that need no session state).

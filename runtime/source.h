@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "runtime/operator.h"
 #include "runtime/status.h"
@@ -24,6 +26,8 @@ enum class PollStatus {
 struct SourceStats {
   uint64_t records_read = 0;      // records emitted into the pipeline
   uint64_t records_rejected = 0;  // malformed lines/payloads counted and skipped
+  uint64_t reconnects = 0;        // MQTT: connections re-established after a loss
+  uint64_t backpressure_ms = 0;   // MQTT: time the receiver waited for the engine to catch up
 };
 
 class Source {
@@ -44,6 +48,10 @@ class Source {
   virtual bool bounded() const = 0;
 
   virtual SourceStats stats() const = 0;
+
+  // Rejected records by reason code ("invalid_json", "missing:temp"), for sources that count
+  // them per reason; sorted by reason.
+  virtual std::vector<std::pair<std::string, uint64_t>> rejects_by_reason() const { return {}; }
 
   // Persistence (SPEC §6). Where the source is in its input after the records it emitted so
   // far, as opaque bytes saved with every committed step; a restarted source continues from

@@ -1023,3 +1023,37 @@ TEST_CASE("replay sources read speed; follow sources refuse it") {
 
 }  // namespace
 }  // namespace runnel
+
+namespace runnel {
+namespace {
+
+TEST_CASE("MQTT sources read shared_group and queue_limit") {
+  auto config = ParsePipeline(
+      "[[source]]\nname = \"a\"\ntopic = \"t/{device}\"\nfields = { device = \"string\" }\n"
+      "time = \"arrival\"\nshared_group = \"gateways\"\nqueue_limit = 5000\n",
+      "p.toml");
+  REQUIRE_MESSAGE(config.ok(), config.status().message());
+  CHECK(config->sources[0].shared_group == std::optional<std::string>("gateways"));
+  CHECK(config->sources[0].queue_limit == 5000);
+  auto defaults = ParsePipeline("[[source]]\nname = \"a\"\nprofile = \"p\"\n", "p.toml");
+  REQUIRE(defaults.ok());
+  CHECK_FALSE(defaults->sources[0].shared_group.has_value());
+  CHECK(defaults->sources[0].queue_limit == 100'000);
+}
+
+TEST_CASE("shared_group needs MQTT 5, a plain group name and an MQTT source") {
+  CHECK(ErrorOf("[mqtt]\nversion = 3\n[[source]]\nname = \"a\"\nprofile = \"p\"\n"
+                "shared_group = \"g\"\n") ==
+        "p.toml:6: source 'a': shared_group: shared subscriptions need MQTT 5 (set version = 5 "
+        "in [mqtt], or remove shared_group)");
+  CHECK(ErrorOf("[[source]]\nname = \"a\"\nprofile = \"p\"\nshared_group = \"a/b\"\n") ==
+        "p.toml:4: source 'a': shared_group: \"a/b\" may not contain '/', '+' or '#' (name the "
+        "group with letters and digits, e.g. \"gateways\")");
+  CHECK(ErrorOf(std::string(kFileSource) + "queue_limit = 10\n") ==
+        "p.toml:6: source 'cal': queue_limit: only applies to MQTT sources (remove it)");
+  CHECK(ErrorOf("[[source]]\nname = \"a\"\nprofile = \"p\"\nqueue_limit = 0\n") ==
+        "p.toml:4: source 'a': queue_limit: must be between 1 and 1099511627776, got 0");
+}
+
+}  // namespace
+}  // namespace runnel

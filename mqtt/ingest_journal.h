@@ -1,0 +1,90 @@
+// IngestJournal: the append-only file <state_dir>/mqtt/<source>.journal where an MQTT source
+// keeps every message before Paho acknowledges it to the broker (see docs/mqtt.md). Records are
+// framed [length, CRC32, arrival, topic, payload]; a torn or corrupt tail (kill -9 mid-write,
+// a bad disk block) is detected and cut off on open. Positions are logical byte offsets that
+// stay valid when Compact() drops consumed records. Threading: Append() may be called from any
+// thread (serialised inside); Read(), Compact() and the accessors from one engine thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "runtime/status.h"
+#include "runtime/time.h"
+
+namespace runnel {
+
+struct JournalOptions {
+  // fdatasync after every append: records survive power loss, not only a killed process.
+  bool sync = false;
+  // Compact() rewrites the file once this many consumed bytes precede the kept records.
+  uint64_t rotate_bytes = 64ull << 20;
+};
+
+struct JournalRecord {
+  Timestamp arrival = 0;
+  std::string topic;
+  std::string payload;
+};
+
+class IngestJournal {
+  struct PrivateTag {
+    explicit PrivateTag() = default;
+  };
+
+ public:
+  // Opens or creates `path` (its directory must exist). A torn or corrupt tail is truncated
+  // (see repaired_bytes()); a file that is not a journal is refused with Corruption.
+  static Result<std::unique_ptr<IngestJournal>> Open(const std::string& path,
+                                                     JournalOptions options);
+
+  IngestJournal(PrivateTag, std::string path, int fd, JournalOptions options, uint64_t base,
+                uint64_t end, uint64_t records, uint64_t repaired);
+  ~IngestJournal();
+  IngestJournal(const IngestJournal&) = delete;
+  IngestJournal& operator=(const IngestJournal&) = delete;
+
+  // Appends one record with a single write(2): once it returns OK the record survives the
+  // process being killed (and power loss with options.sync).
+  Status Append(Timestamp arrival, std::string_view topic, std::string_view payload);
+
+  // Reads the record at `position` and sets *next to the position after it.
+  // REQUIRES: begin() <= position < end(), and position is a record boundary.
+  Status Read(uint64_t position, JournalRecord* out, uint64_t* next) const;
+
+  // Checks that `position` is a record boundary in [begin(), end()] (a restored position)
+  // and counts the records before it.
+  Result<uint64_t> RecordsBefore(uint64_t position) const;
+
+  // Drops the records before `position` (consumed and durable downstream) when that is cheap
+  // and worth it: all records are consumed, or at least rotate_bytes precede `position`. The
+  // unconsumed tail is copied into a new file that atomically replaces the old one, so no
+  // record after `position` is ever lost. REQUIRES: a record boundary in [begin(), end()].
+  Status Compact(uint64_t position);
+
+  uint64_t begin() const { return base_; }
+  uint64_t end() const { return end_.load(std::memory_order_acquire); }
+  // Bytes cut off by Open() as a torn or corrupt tail.
+  uint64_t repaired_bytes() const { return repaired_; }
+  // Records present when the journal was opened (after repair).
+  uint64_t records_at_open() const { return records_at_open_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  Status ReadExact(uint64_t file_offset, char* out, size_t n) const;
+
+  const std::string path_;
+  const JournalOptions options_;
+  std::mutex append_mu_;  // serialises Append with itself and with Compact's file swap
+  int fd_;
+  uint64_t base_;  // logical position of the first byte after the header
+  std::atomic<uint64_t> end_;
+  const uint64_t records_at_open_;
+  const uint64_t repaired_;
+};
+
+}  // namespace runnel

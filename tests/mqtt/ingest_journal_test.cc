@@ -1,0 +1,182 @@
+#include "mqtt/ingest_journal.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/io/temp_dir.h"
+
+namespace runnel {
+namespace {
+
+using testing::TempDir;
+
+std::unique_ptr<IngestJournal> OpenJournal(const std::string& path, JournalOptions options = {}) {
+  auto journal = IngestJournal::Open(path, options);
+  REQUIRE_MESSAGE(journal.ok(), journal.status().message());
+  return std::move(journal).value();
+}
+
+// "arrival topic payload" for each record from `position` to the end.
+std::vector<std::string> ReadAll(const IngestJournal& journal, uint64_t position) {
+  std::vector<std::string> out;
+  JournalRecord record;
+  while (position < journal.end()) {
+    uint64_t next = 0;
+    const Status read = journal.Read(position, &record, &next);
+    REQUIRE_MESSAGE(read.ok(), read.message());
+    out.push_back(std::to_string(record.arrival) + " " + record.topic + " " + record.payload);
+    position = next;
+  }
+  return out;
+}
+
+void Append(IngestJournal& journal, Timestamp arrival, const std::string& topic,
+            const std::string& payload) {
+  const Status appended = journal.Append(arrival, topic, payload);
+  REQUIRE_MESSAGE(appended.ok(), appended.message());
+}
+
+uint64_t FileSize(const std::string& path) { return std::filesystem::file_size(path); }
+
+TEST_CASE("records appended to a journal read back in order after reopening") {
+  TempDir dir;
+  const std::string path = dir.Path("env.journal");
+  {
+    auto journal = OpenJournal(path);
+    CHECK(journal->begin() == 0);
+    CHECK(journal->end() == 0);
+    Append(*journal, 1000, "sensors/a/env", "{\"t\":1}");
+    Append(*journal, 1001, "sensors/b/env", std::string("\0\x01\xff", 3));
+    Append(*journal, 1002, "sensors/a/env", "");
+    CHECK(ReadAll(*journal, 0) ==
+          std::vector<std::string>{"1000 sensors/a/env {\"t\":1}",
+                                   "1001 sensors/b/env " + std::string("\0\x01\xff", 3),
+                                   "1002 sensors/a/env "});
+  }
+  auto reopened = OpenJournal(path);
+  CHECK(reopened->records_at_open() == 3);
+  CHECK(reopened->repaired_bytes() == 0);
+  CHECK(ReadAll(*reopened, 0).size() == 3);
+}
+
+TEST_CASE("a torn tail is cut off on open and later appends follow the last whole record") {
+  TempDir dir;
+  const std::string path = dir.Path("env.journal");
+  uint64_t whole_size = 0;
+  {
+    auto journal = OpenJournal(path);
+    Append(*journal, 1, "t", "first");
+    Append(*journal, 2, "t", "second");
+    whole_size = FileSize(path);
+    Append(*journal, 3, "t", "third, torn by kill -9");
+  }
+  // The process died in the middle of the third write.
+  std::filesystem::resize_file(path, FileSize(path) - 5);
+  auto journal = OpenJournal(path);
+  CHECK(journal->records_at_open() == 2);
+  CHECK(journal->repaired_bytes() == 22 + 1 + 20 - 5);
+  CHECK(FileSize(path) == whole_size);
+  Append(*journal, 4, "t", "fourth");
+  CHECK(ReadAll(*journal, 0) == std::vector<std::string>{"1 t first", "2 t second", "4 t fourth"});
+}
+
+TEST_CASE("a record whose CRC does not match ends the journal at the record before it") {
+  TempDir dir;
+  const std::string path = dir.Path("env.journal");
+  uint64_t first_end = 0;
+  {
+    auto journal = OpenJournal(path);
+    Append(*journal, 1, "t", "good");
+    first_end = FileSize(path);
+    Append(*journal, 2, "t", "flipped");
+    Append(*journal, 3, "t", "after");
+  }
+  {
+    // Flip one payload byte of the second record.
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(first_end + 8 + 12 + 1 + 2));
+    f.put('X');
+  }
+  auto journal = OpenJournal(path);
+  CHECK(journal->records_at_open() == 1);
+  CHECK(FileSize(path) == first_end);
+  CHECK(ReadAll(*journal, 0) == std::vector<std::string>{"1 t good"});
+}
+
+TEST_CASE("a file that is not a journal is refused") {
+  TempDir dir;
+  const std::string path = dir.Write("env.journal", "hello, I am a text file");
+  auto journal = IngestJournal::Open(path, {});
+  REQUIRE_FALSE(journal.ok());
+  CHECK(journal.status().code() == StatusCode::kCorruption);
+  CHECK(journal.status().message() ==
+        path +
+            " is not a Runnel MQTT ingest journal (move it away, or start over with "
+            "--reset-state)");
+}
+
+TEST_CASE("compacting a fully consumed journal empties it and keeps positions growing") {
+  TempDir dir;
+  const std::string path = dir.Path("env.journal");
+  auto journal = OpenJournal(path);
+  Append(*journal, 1, "t", "a");
+  Append(*journal, 2, "t", "b");
+  const uint64_t end = journal->end();
+  REQUIRE(journal->Compact(end).ok());
+  CHECK(journal->begin() == end);
+  CHECK(journal->end() == end);
+  CHECK(FileSize(path) == 16);
+  Append(*journal, 3, "t", "c");
+  CHECK(ReadAll(*journal, end) == std::vector<std::string>{"3 t c"});
+  journal.reset();
+  auto reopened = OpenJournal(path);
+  CHECK(reopened->begin() == end);
+  CHECK(ReadAll(*reopened, end) == std::vector<std::string>{"3 t c"});
+}
+
+TEST_CASE("compaction keeps unconsumed records and rotates only once enough is consumed") {
+  TempDir dir;
+  const std::string path = dir.Path("env.journal");
+  JournalOptions options;
+  options.rotate_bytes = 60;
+  auto journal = OpenJournal(path, options);
+  std::vector<uint64_t> positions;
+  for (int i = 0; i < 5; ++i) {
+    positions.push_back(journal->end());
+    Append(*journal, i, "t", "payload" + std::to_string(i));  // 29 bytes each
+  }
+  // 29 consumed bytes: below rotate_bytes and records remain, so nothing changes.
+  REQUIRE(journal->Compact(positions[1]).ok());
+  CHECK(journal->begin() == 0);
+  // 87 consumed bytes: the file is rewritten with the two unconsumed records only.
+  REQUIRE(journal->Compact(positions[3]).ok());
+  CHECK(journal->begin() == positions[3]);
+  CHECK(FileSize(path) == 16 + 2 * 29);
+  CHECK(ReadAll(*journal, positions[3]) ==
+        std::vector<std::string>{"3 t payload3", "4 t payload4"});
+  auto before = journal->RecordsBefore(positions[4]);
+  REQUIRE(before.ok());
+  CHECK(*before == 1);
+}
+
+TEST_CASE("a restored position outside the journal or inside a record is refused") {
+  TempDir dir;
+  auto journal = OpenJournal(dir.Path("env.journal"));
+  Append(*journal, 1, "t", "a");
+  Append(*journal, 2, "t", "b");
+  CHECK(*journal->RecordsBefore(0) == 0);
+  CHECK(*journal->RecordsBefore(journal->end()) == 2);
+  auto inside = journal->RecordsBefore(3);
+  REQUIRE_FALSE(inside.ok());
+  CHECK(inside.status().code() == StatusCode::kCorruption);
+  auto beyond = journal->RecordsBefore(journal->end() + 1);
+  REQUIRE_FALSE(beyond.ok());
+  CHECK(beyond.status().code() == StatusCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace runnel

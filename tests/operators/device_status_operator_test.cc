@@ -1,0 +1,97 @@
+#include "operators/device_status_operator.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/operators/change_collector.h"
+
+namespace runnel {
+namespace {
+
+using testing::Collector;
+using testing::ShowAll;
+
+// Input rows: (device, temp); the status view reads column 0.
+struct StatusFixture {
+  ManualClock clock{100'000};
+  DeviceStatusOperator op{DeviceStatusSpec{0, 10'000, 3}, &clock};
+  Collector out;
+  Timestamp input_watermark = kMinTime;
+
+  StatusFixture() { op.output().Connect(&out, 0); }
+
+  void See(const std::string& device) {
+    op.OnChange(0, {Value::String(device), Value::Float(1.5)}, clock.NowMillis() - 500, 1);
+  }
+  // One engine step; returns the changes it emitted.
+  std::vector<std::string> Step(Timestamp* watermark = nullptr) {
+    out.changes.clear();
+    Timestamp wm = 0;
+    const Timestamp in[] = {input_watermark};
+    REQUIRE(op.Advance(in, &wm).ok());
+    if (watermark) *watermark = wm;
+    return ShowAll(out.changes);
+  }
+};
+
+TEST_CASE("a device is online when first seen, offline after 3 silent periods, online again") {
+  StatusFixture f;
+  f.See("a");
+  f.See("b");
+  Timestamp watermark = 0;
+  CHECK(f.Step(&watermark) ==
+        std::vector<std::string>{"+1 @100000 \"a\" 100000 true", "+1 @100000 \"b\" 100000 true"});
+  CHECK(watermark == 100'000);
+
+  // b keeps reporting; a stays silent. 29.999 s of silence is not yet 3 periods.
+  f.clock.Set(129'999);
+  f.See("b");
+  CHECK(f.Step().empty());
+  f.clock.Set(130'000);
+  CHECK(f.Step() ==
+        std::vector<std::string>{"-1 @130000 \"a\" 100000 true", "+1 @130000 \"a\" 100000 false"});
+  CHECK(f.Step().empty());
+
+  // a reports again 5 s later: its offline row (last seen 100000) is replaced.
+  f.clock.Set(135'000);
+  f.See("a");
+  CHECK(f.Step() ==
+        std::vector<std::string>{"-1 @135000 \"a\" 100000 false", "+1 @135000 \"a\" 135000 true"});
+  // b was last seen at 129999: offline at 159999, carrying that last-seen time.
+  f.clock.Set(159'999);
+  CHECK(f.Step() ==
+        std::vector<std::string>{"-1 @159999 \"b\" 100000 true", "+1 @159999 \"b\" 129999 false"});
+  CHECK(f.op.stats().state_entries == 2);
+}
+
+TEST_CASE("the status view ignores null devices and retractions") {
+  StatusFixture f;
+  f.op.OnChange(0, {Value::Null(), Value::Float(1)}, 0, 1);
+  f.op.OnChange(0, {Value::String("a"), Value::Float(1)}, 0, -1);
+  CHECK(f.Step().empty());
+  CHECK(f.op.stats().state_entries == 0);
+}
+
+TEST_CASE("the status view's time never goes back when the gateway clock does") {
+  StatusFixture f;
+  f.See("a");
+  CHECK(f.Step().size() == 1);
+  f.clock.Set(50'000);  // NTP stepped the clock back
+  Timestamp watermark = 0;
+  CHECK(f.Step(&watermark).empty());
+  CHECK(watermark == 100'000);
+}
+
+TEST_CASE("the status view's watermark is +inf once its input has ended") {
+  StatusFixture f;
+  f.See("a");
+  f.input_watermark = kMaxTime;
+  Timestamp watermark = 0;
+  CHECK(f.Step(&watermark) == std::vector<std::string>{"+1 @100000 \"a\" 100000 true"});
+  CHECK(watermark == kMaxTime);
+}
+
+}  // namespace
+}  // namespace runnel
