@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "runtime/snapshot.h"
 #include "runtime/status.h"
 #include "runtime/time.h"
 #include "runtime/value.h"
@@ -67,6 +69,21 @@ class Operator {
   virtual Status Close() { return Status::Ok(); }
 
   virtual OperatorStats stats() const { return {}; }
+
+  // State snapshots for checkpoints (docs/architecture.md, "State snapshots"). An operator
+  // with state writes all of it, counters included, so that a fresh operator built from the
+  // same definition and loaded from the bytes continues exactly as this one would.
+  virtual bool has_state() const { return false; }
+  // REQUIRES: at a step boundary (after Advance, before the next change).
+  virtual void SaveState(SnapshotWriter* /*out*/) const {}
+  // REQUIRES: a freshly built operator, before any change or Advance. Checks what it reads
+  // against its own definition: Corruption for damaged bytes, Invalid for state of another
+  // definition. On error the operator is unusable and must be discarded.
+  virtual Status LoadState(SnapshotReader* /*in*/) { return Status::Ok(); }
+  // Describes the definition the state depends on (window, aggregates with their expressions,
+  // keys, emit, lateness, input schema): equal definitions give equal text in every run.
+  // Saved state may be loaded only into an operator with the same fingerprint.
+  virtual std::string StateFingerprint() const { return {}; }
 
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
   Output& output(int port = 0) { return outputs_[port]; }
