@@ -226,6 +226,7 @@ Status PipelinePersistence::Recover() {
     if (it != saved.end()) flow_->RestoreWatermark(static_cast<int>(i), it->second->watermark);
   }
   last_checkpoint_step_ = checkpoint_step;
+  last_checkpoint_at_ = options_.clock->NowMillis();
   RUNNEL_RETURN_IF_ERROR(ReplaySteps(checkpoint_step));
 
   RUNNEL_ASSIGN_OR_RETURN(std::vector<SourcePositionEntry> positions, store_->LoadPositions());

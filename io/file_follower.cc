@@ -16,13 +16,6 @@ namespace runnel {
 
 namespace {
 
-// Clock time since `since`. A clock that went backwards (an NTP step at boot) counts as a
-// long time, so that nothing waits for the wall clock to catch up with an old reading.
-Duration Since(Timestamp now, Timestamp since) {
-  if (since == kMinTime || now < since) return kMaxTime;
-  return now - since;
-}
-
 // A regular file in `path`'s directory that is the file `device`/`inode` (a rotation renames
 // within the directory), or empty.
 std::string FindByInode(const std::string& path, uint64_t device, uint64_t inode) {
@@ -200,10 +193,10 @@ RecordFileReader::Outcome FileFollower::Next(Row* row, Timestamp* time, std::str
     if (!changed.ok()) status_ = changed.status();
     return changed;
   };
-  if (Since(now, last_scan_) >= options_.busy_rescan_interval) {
+  if (ClockElapsed(now, last_scan_) >= options_.busy_rescan_interval) {
     if (!scan().ok()) return Outcome::kError;
   }
-  if (Since(now, idle_since_) < options_.rescan_interval) return Outcome::kNeedMore;
+  if (ClockElapsed(now, idle_since_) < options_.rescan_interval) return Outcome::kNeedMore;
   for (int pass = 0; pass < 2; ++pass) {
     // Each file is read to its current end before the next one (from where the last call
     // stopped), so what exists is read in name order; a sweep that finds nothing anywhere
@@ -254,7 +247,7 @@ RecordFileReader::Outcome FileFollower::Next(Row* row, Timestamp* time, std::str
       ++quiet;
       ++cursor_;
     }
-    if (pass > 0 || Since(now, last_scan_) < options_.rescan_interval) break;
+    if (pass > 0 || ClockElapsed(now, last_scan_) < options_.rescan_interval) break;
     Result<bool> changed = scan();
     if (!changed.ok()) return Outcome::kError;
     if (!*changed) break;

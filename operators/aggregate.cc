@@ -47,6 +47,14 @@ std::string Quoted(std::string_view s) {
 
 }  // namespace
 
+std::string_view AggregateFunctionName(AggregateKind kind) {
+  if (kind == AggregateKind::kCountNonNull) return "count";
+  for (const FunctionInfo& f : kFunctions) {
+    if (f.kind == kind) return f.name;
+  }
+  return "?";
+}
+
 Result<AggregateDef> MakeAggregate(AggregateCall call) {
   const std::string& fn = call.function;
   const FunctionInfo* info = nullptr;
@@ -68,6 +76,7 @@ Result<AggregateDef> MakeAggregate(AggregateCall call) {
   def.name = std::move(call.name);
   def.kind = info->kind;
   def.argument = std::move(call.argument);
+  def.argument_text = std::move(call.argument_text);
 
   if (def.kind == AggregateKind::kCount) {
     // count() counts records, count(x) the records where x is not null.

@@ -33,7 +33,11 @@ struct AggregateDef {
   AggregateKind kind;
   std::unique_ptr<Expr> argument;  // null for count()
   ValueType result_type;
+  std::string argument_text = {};  // canonical text (AggregateCall::argument_text)
 };
+
+// The function's name in pipeline files ("count" for both count() and count(x)).
+std::string_view AggregateFunctionName(AggregateKind kind);
 
 // Checks the function name, arity and argument type of a parsed call:
 // e.g. avg over a string is an error, sum(int) is int, avg is float, min keeps its type.

@@ -16,6 +16,7 @@ namespace runnel {
 namespace {
 
 __extension__ typedef __int128 Int128;
+__extension__ typedef unsigned __int128 UInt128;
 
 template <class T>
 T& At(std::byte* state, uint32_t offset) {
@@ -178,6 +179,36 @@ inline bool Earlier(Timestamp t1, uint64_t s1, Timestamp t2, uint64_t s2) {
   return t1 < t2 || (t1 == t2 && s1 < s2);
 }
 
+// A value of a typed state in a snapshot. Doubles keep their exact bits; values held for
+// comparison (min/max, bags) must be finite, as every float inside a pipeline is.
+template <class T>
+void WriteItem(SnapshotWriter* out, const T& x) {
+  if constexpr (std::is_same_v<T, bool>) {
+    out->WriteBool(x);
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    out->WriteSigned(x);
+  } else if constexpr (std::is_same_v<T, double>) {
+    out->WriteDouble(x);
+  } else {
+    out->WriteString(x);
+  }
+}
+
+template <class T>
+Status ReadItem(SnapshotReader* in, std::string_view what, T* x) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return in->ReadBool(what, x);
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return in->ReadSigned(what, x);
+  } else if constexpr (std::is_same_v<T, double>) {
+    RUNNEL_RETURN_IF_ERROR(in->ReadDouble(what, x));
+    if (!std::isfinite(*x)) return in->Corrupt(what, "is not a finite number");
+    return Status::Ok();
+  } else {
+    return in->ReadString(what, x);
+  }
+}
+
 // A multiset of values with signed multiplicities: one vector holding a sorted, consolidated
 // prefix and an unsorted tail of recent changes, merged when the tail outgrows the prefix
 // (amortised O(log n) per change, contiguous memory, no node per value).
@@ -199,6 +230,33 @@ class ValueBag {
   const std::vector<Entry>& Consolidated() {
     Consolidate();
     return entries_;
+  }
+
+  // Entries as they are, consolidated or not, so that a loaded bag continues exactly alike.
+  void Save(SnapshotWriter* out) const {
+    out->WriteVarint(entries_.size());
+    out->WriteVarint(sorted_);
+    for (const Entry& e : entries_) {
+      WriteItem(out, e.first);
+      out->WriteSigned(e.second);
+    }
+  }
+  Status Load(SnapshotReader* in) {
+    size_t n = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadCount("value multiset size", 2, &n));
+    uint64_t sorted = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadVarint("value multiset sorted prefix", &sorted));
+    if (sorted > n) return in->Corrupt("value multiset sorted prefix", "exceeds its size");
+    entries_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      RUNNEL_RETURN_IF_ERROR(ReadItem(in, "value multiset value", &entries_[i].first));
+      RUNNEL_RETURN_IF_ERROR(in->ReadSigned("value multiset count", &entries_[i].second));
+      if (i > 0 && i < sorted && !(entries_[i - 1].first < entries_[i].first)) {
+        return in->Corrupt("value multiset", "has an unsorted prefix");
+      }
+    }
+    sorted_ = sorted;
+    return Status::Ok();
   }
 
  private:
@@ -279,6 +337,38 @@ class TimedBag {
       if (it->count > 0) return &*it;
     }
     return nullptr;
+  }
+
+  void Save(SnapshotWriter* out) const {
+    out->WriteVarint(entries_.size());
+    out->WriteVarint(sorted_);
+    for (const Entry& e : entries_) {
+      out->WriteTimestamp(e.time);
+      out->WriteVarint(e.seq);
+      WriteItem(out, e.value);
+      out->WriteSigned(e.count);
+    }
+  }
+  Status Load(SnapshotReader* in) {
+    size_t n = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadCount("timed values size", 4, &n));
+    uint64_t sorted = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadVarint("timed values sorted prefix", &sorted));
+    if (sorted > n) return in->Corrupt("timed values sorted prefix", "exceeds its size");
+    entries_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      Entry& e = entries_[i];
+      RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("timed value time", &e.time));
+      RUNNEL_RETURN_IF_ERROR(in->ReadVarint("timed value arrival", &e.seq));
+      RUNNEL_RETURN_IF_ERROR(ReadItem(in, "timed value", &e.value));
+      RUNNEL_RETURN_IF_ERROR(in->ReadSigned("timed value count", &e.count));
+      if (i > 0 && i < sorted &&
+          Earlier(e.time, e.seq, entries_[i - 1].time, entries_[i - 1].seq)) {
+        return in->Corrupt("timed values", "have an unsorted prefix");
+      }
+    }
+    sorted_ = sorted;
+    return Status::Ok();
   }
 
  private:
@@ -875,6 +965,186 @@ void AggregateStates::Finalize(std::byte* state, Value* out) const {
         break;
     }
   }
+}
+
+namespace {
+
+void SaveCompensatedSum(SnapshotWriter* out, const CompensatedSum& s) {
+  out->WriteDouble(s.sum);
+  out->WriteDouble(s.comp);
+}
+
+Status LoadCompensatedSum(SnapshotReader* in, CompensatedSum* s) {
+  RUNNEL_RETURN_IF_ERROR(in->ReadDouble("float sum", &s->sum));
+  return in->ReadDouble("float sum compensation", &s->comp);
+}
+
+}  // namespace
+
+std::string AggregateStates::Layout() const {
+  std::string out = "count()x" + std::to_string(count_outputs_.size());
+  for (const ArgumentGroup& group : groups_) {
+    out += ";arg:" + std::string(TypeName(group.type));
+    if (group.bag_offset != 0) out += ":bag";
+    if (group.timed_offset != 0) out += ":timed";
+    for (uint32_t i = group.first_op; i < group.end_op; ++i) {
+      const Op& op = ops_[i];
+      out += "," + std::to_string(static_cast<int>(op.kind)) + (op.compact ? "c" : "") + "@" +
+             std::to_string(op.output);
+    }
+  }
+  return out;
+}
+
+void AggregateStates::SaveState(const std::byte* state, SnapshotWriter* out) const {
+  out->WriteSigned(GetCount(state, 0));
+  for (const ArgumentGroup& group : groups_) {
+    out->WriteSigned(GetCount(state, group.nonnull_offset));
+    if (group.bag_offset != 0) {
+      WithType(group.type, [&]<class T>(std::type_identity<T>) {
+        const BagPtr<T>& bag = At<BagPtr<T>>(state, group.bag_offset);
+        out->WriteBool(bag != nullptr);
+        if (bag != nullptr) bag->Save(out);
+      });
+    }
+    if (group.timed_offset != 0) {
+      WithType(group.type, [&]<class T>(std::type_identity<T>) {
+        const TimedBagPtr<T>& bag = At<TimedBagPtr<T>>(state, group.timed_offset);
+        out->WriteBool(bag != nullptr);
+        if (bag != nullptr) bag->Save(out);
+      });
+    }
+    for (uint32_t i = group.first_op; i < group.end_op; ++i) {
+      const Op& op = ops_[i];
+      const std::byte* p = state + op.offset;
+      switch (op.kind) {
+        case AggregateKind::kSum:
+        case AggregateKind::kAvg:
+          if (op.type == ValueType::kInt) {
+            const auto v = static_cast<UInt128>(At<IntSum>(p, 0).get());
+            out->WriteVarint(static_cast<uint64_t>(v));
+            out->WriteVarint(static_cast<uint64_t>(v >> 64));
+          } else {
+            SaveCompensatedSum(out, At<CompensatedSum>(p, 0));
+          }
+          break;
+        case AggregateKind::kMin:
+        case AggregateKind::kMax:
+          if (op.compact) {
+            WithType(op.type, [&]<class T>(std::type_identity<T>) {
+              WriteItem(out, At<Compact<T>>(p, 0).value);
+            });
+          }
+          break;
+        case AggregateKind::kFirst:
+        case AggregateKind::kLast:
+          if (op.compact) {
+            WithType(op.type, [&]<class T>(std::type_identity<T>) {
+              const TimedValue<T>& v = At<TimedValue<T>>(p, 0);
+              out->WriteTimestamp(v.time);
+              out->WriteVarint(v.seq);
+              WriteItem(out, v.value);
+            });
+          }
+          break;
+        case AggregateKind::kVar:
+        case AggregateKind::kStddev: {
+          const VarState& v = At<VarState>(p, 0);
+          out->WriteDouble(v.pivot);
+          SaveCompensatedSum(out, v.s1);
+          SaveCompensatedSum(out, v.s2);
+          break;
+        }
+        case AggregateKind::kCount:
+        case AggregateKind::kCountNonNull:
+        case AggregateKind::kMedian:
+          break;
+      }
+    }
+  }
+}
+
+Status AggregateStates::LoadState(std::byte* state, SnapshotReader* in) const {
+  // Counts are added to the zero of the initialized block, which spills them as needed.
+  int64_t n = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadSigned("record count", &n));
+  if (n != 0) AddCount(state, 0, n);
+  for (const ArgumentGroup& group : groups_) {
+    RUNNEL_RETURN_IF_ERROR(in->ReadSigned("non-null count", &n));
+    if (n != 0) AddCount(state, group.nonnull_offset, n);
+    if (group.bag_offset != 0) {
+      const Status status = WithType(group.type, [&]<class T>(std::type_identity<T>) -> Status {
+        bool present = false;
+        RUNNEL_RETURN_IF_ERROR(in->ReadBool("value multiset presence", &present));
+        if (!present) return Status::Ok();
+        BagPtr<T>& bag = At<BagPtr<T>>(state, group.bag_offset);
+        bag = std::make_unique<ValueBag<T>>();
+        return bag->Load(in);
+      });
+      if (!status.ok()) return status;
+    }
+    if (group.timed_offset != 0) {
+      const Status status = WithType(group.type, [&]<class T>(std::type_identity<T>) -> Status {
+        bool present = false;
+        RUNNEL_RETURN_IF_ERROR(in->ReadBool("timed values presence", &present));
+        if (!present) return Status::Ok();
+        TimedBagPtr<T>& bag = At<TimedBagPtr<T>>(state, group.timed_offset);
+        bag = std::make_unique<TimedBag<T>>();
+        return bag->Load(in);
+      });
+      if (!status.ok()) return status;
+    }
+    for (uint32_t i = group.first_op; i < group.end_op; ++i) {
+      const Op& op = ops_[i];
+      std::byte* p = state + op.offset;
+      switch (op.kind) {
+        case AggregateKind::kSum:
+        case AggregateKind::kAvg:
+          if (op.type == ValueType::kInt) {
+            uint64_t lo = 0, hi = 0;
+            RUNNEL_RETURN_IF_ERROR(in->ReadVarint("int sum", &lo));
+            RUNNEL_RETURN_IF_ERROR(in->ReadVarint("int sum", &hi));
+            At<IntSum>(p, 0).set(static_cast<Int128>((static_cast<UInt128>(hi) << 64) | lo));
+          } else {
+            RUNNEL_RETURN_IF_ERROR(LoadCompensatedSum(in, &At<CompensatedSum>(p, 0)));
+          }
+          break;
+        case AggregateKind::kMin:
+        case AggregateKind::kMax:
+          if (op.compact) {
+            RUNNEL_RETURN_IF_ERROR(WithType(op.type, [&]<class T>(std::type_identity<T>) {
+              return ReadItem(in, "min/max value", &At<Compact<T>>(p, 0).value);
+            }));
+          }
+          break;
+        case AggregateKind::kFirst:
+        case AggregateKind::kLast:
+          if (op.compact) {
+            const Status status = WithType(op.type, [&]<class T>(std::type_identity<T>) -> Status {
+              TimedValue<T>& v = At<TimedValue<T>>(p, 0);
+              RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("first/last time", &v.time));
+              RUNNEL_RETURN_IF_ERROR(in->ReadVarint("first/last arrival", &v.seq));
+              return ReadItem(in, "first/last value", &v.value);
+            });
+            if (!status.ok()) return status;
+          }
+          break;
+        case AggregateKind::kVar:
+        case AggregateKind::kStddev: {
+          VarState& v = At<VarState>(p, 0);
+          RUNNEL_RETURN_IF_ERROR(in->ReadDouble("variance pivot", &v.pivot));
+          RUNNEL_RETURN_IF_ERROR(LoadCompensatedSum(in, &v.s1));
+          RUNNEL_RETURN_IF_ERROR(LoadCompensatedSum(in, &v.s2));
+          break;
+        }
+        case AggregateKind::kCount:
+        case AggregateKind::kCountNonNull:
+        case AggregateKind::kMedian:
+          break;
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace runnel

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -65,6 +66,15 @@ class AggregateStates {
   // Writes one value per aggregate to out[0, num_aggregates()). Takes a mutable state because
   // value multisets are consolidated lazily.
   void Finalize(std::byte* state, Value* out) const;
+
+  // Snapshots (runtime/snapshot.h). A block's state, bit-exact, so that a loaded block gives
+  // the same results as the saved one whatever comes next. LoadState REQUIRES an initialized
+  // block with nothing applied yet.
+  void SaveState(const std::byte* state, SnapshotWriter* out) const;
+  Status LoadState(std::byte* state, SnapshotReader* in) const;
+  // What a block holds (argument groups, aggregate kinds and types, insert-only or not): blocks
+  // load only into states of the same layout.
+  std::string Layout() const;
 
  private:
   struct ArgumentGroup {

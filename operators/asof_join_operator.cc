@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "operators/keyed_buffers.h"
+#include "operators/state_fingerprint.h"
 
 namespace runnel {
 namespace {
@@ -77,6 +78,9 @@ class AsofJoinOperator::Impl {
   void OnChange(int port, const Row& row, Timestamp time, Diff diff);
   Status Advance(std::span<const Timestamp> input_watermarks, Timestamp* output_watermark);
   OperatorStats stats() const;
+  const AsofJoinOperatorSpec& spec() const { return spec_; }
+  void SaveState(SnapshotWriter* out) const;
+  Status LoadState(SnapshotReader* in);
 
  private:
   struct RightEntry {
@@ -167,6 +171,8 @@ class AsofJoinOperator::Impl {
   void CompactRight(uint32_t id);
   void MaybeForget(uint32_t id);
   Timestamp Horizon() const { return std::min(left_horizon_, right_horizon_); }
+  void SaveKey(const KeyState& k, SnapshotWriter* out) const;
+  Status LoadKey(SnapshotReader* in, uint32_t id);
 
   const AsofJoinOperatorSpec spec_;
   const std::optional<Duration> tolerance_;
@@ -791,6 +797,226 @@ Status AsofJoinOperator::Impl::Advance(std::span<const Timestamp> input_watermar
   return Status::Ok();
 }
 
+// --- Snapshots -------------------------------------------------------------------------------
+
+namespace {
+
+// How a left row's match is saved: by position among its key's right records when it is one of
+// them (so that it stays the same shared row), else as a row of its own.
+enum MatchTag : uint8_t { kNoMatch, kRightRecord, kOwnRow, kSameAsMatch };
+
+void SaveOptionalTime(SnapshotWriter* out, const std::optional<Timestamp>& t) {
+  out->WriteBool(t.has_value());
+  if (t) out->WriteTimestamp(*t);
+}
+
+Status LoadOptionalTime(SnapshotReader* in, std::string_view what, std::optional<Timestamp>* t) {
+  bool present = false;
+  RUNNEL_RETURN_IF_ERROR(in->ReadBool(what, &present));
+  t->reset();
+  if (!present) return Status::Ok();
+  Timestamp value = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp(what, &value));
+  *t = value;
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AsofJoinOperator::Impl::SaveKey(const KeyState& k, SnapshotWriter* out) const {
+  out->WriteRow(k.key);
+  out->WriteVarint(k.right.size());
+  for (const RightEntry& r : k.right) {
+    out->WriteTimestamp(r.time);
+    out->WriteVarint(r.seq);
+    out->WriteSigned(r.count);
+    out->WriteRow(*r.row);
+  }
+  const auto save_match = [&](const RowPtr& match) {
+    if (match == nullptr) return out->WriteU8(kNoMatch);
+    for (size_t i = 0; i < k.right.size(); ++i) {
+      if (k.right[i].row == match) {
+        out->WriteU8(kRightRecord);
+        out->WriteVarint(i);
+        return;
+      }
+    }
+    out->WriteU8(kOwnRow);
+    out->WriteRow(*match);
+  };
+  out->WriteVarint(k.left.size());
+  for (const LeftEntry& e : k.left) {
+    out->WriteTimestamp(e.time);
+    out->WriteVarint(e.seq);
+    out->WriteSigned(e.count);
+    out->WriteRow(e.row);
+    save_match(e.match);
+    out->WriteTimestamp(e.final_at);
+    if (e.emitted_match != nullptr && e.emitted_match == e.match) {
+      out->WriteU8(kSameAsMatch);
+    } else {
+      save_match(e.emitted_match);
+    }
+    out->WriteSigned(e.emitted_count);
+    out->WriteU8(static_cast<uint8_t>((e.emitted ? 1 : 0) | (e.touched ? 2 : 0)));
+  }
+  SaveOptionalTime(out, k.queued_due);
+  SaveOptionalTime(out, k.queued_compaction);
+  SaveOptionalTime(out, k.queued_oldest);
+}
+
+void AsofJoinOperator::Impl::SaveState(SnapshotWriter* out) const {
+  assert(dirty_.empty() && left_changes_.empty() && "SaveState between steps only");
+  out->WriteString("asof_join");
+  out->WriteVarint(spec_.left_by.size());
+  out->WriteVarint(left_seq_);
+  out->WriteVarint(right_seq_);
+  out->WriteTimestamp(left_watermark_);
+  out->WriteTimestamp(right_watermark_);
+  out->WriteTimestamp(left_horizon_);
+  out->WriteTimestamp(right_horizon_);
+  out->WriteVarint(late_records_);
+  out->WriteBool(left_finished_);
+  out->WriteVarint(keys_.size());
+  for (const KeyState& k : keys_) {
+    out->WriteBool(k.live);
+    if (k.live) SaveKey(k, out);
+  }
+  out->WriteVarint(free_ids_.size());
+  for (uint32_t id : free_ids_) out->WriteVarint(id);
+}
+
+Status AsofJoinOperator::Impl::LoadKey(SnapshotReader* in, uint32_t id) {
+  KeyState& k = keys_[id];
+  RUNNEL_RETURN_IF_ERROR(in->ReadRow("join key", &k.key));
+  if (k.key.size() != spec_.left_by.size()) return in->Corrupt("join key", "has the wrong width");
+  std::vector<size_t> key_columns(k.key.size());
+  for (size_t i = 0; i < key_columns.size(); ++i) key_columns[i] = i;
+  k.key_hash = keyed::HashKey(k.key, key_columns);
+  const uint32_t existing =
+      key_ids_.Find(k.key_hash, [&](uint32_t other) { return keys_[other].key == k.key; });
+  if (existing != keyed::KeyIndex::kNotFound) return in->Corrupt("join key", "appears twice");
+  key_ids_.Insert(k.key_hash, id);
+  for (const Value& v : k.key) k.unmatchable = k.unmatchable || v.is_null();
+  k.unmatchable = k.unmatchable && !spec_.null_keys_match;
+
+  size_t n = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadCount("join right record count", 4, &n));
+  k.right.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    RightEntry& r = k.right[i];
+    Row row;
+    RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("join right record time", &r.time));
+    RUNNEL_RETURN_IF_ERROR(in->ReadVarint("join right record arrival", &r.seq));
+    RUNNEL_RETURN_IF_ERROR(in->ReadSigned("join right record multiplicity", &r.count));
+    RUNNEL_RETURN_IF_ERROR(in->ReadRow("join right record", &row));
+    if (r.count == 0) return in->Corrupt("join right record multiplicity", "is zero");
+    if (i > 0 && ByTimeSeq(r, k.right[i - 1])) {
+      return in->Corrupt("join right records", "are out of (time, arrival) order");
+    }
+    if (r.count < 0) ++k.negative_right;
+    r.row = std::make_shared<const Row>(std::move(row));
+  }
+  const auto load_match = [&](std::string_view what, const RowPtr* same, RowPtr* match) {
+    uint8_t tag = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadU8(what, &tag));
+    switch (tag) {
+      case kNoMatch:
+        match->reset();
+        return Status::Ok();
+      case kRightRecord: {
+        uint64_t index = 0;
+        RUNNEL_RETURN_IF_ERROR(in->ReadVarint(what, &index));
+        if (index >= k.right.size()) return in->Corrupt(what, "names no right record");
+        *match = k.right[index].row;
+        return Status::Ok();
+      }
+      case kOwnRow: {
+        Row row;
+        RUNNEL_RETURN_IF_ERROR(in->ReadRow(what, &row));
+        *match = std::make_shared<const Row>(std::move(row));
+        return Status::Ok();
+      }
+      case kSameAsMatch:
+        if (same == nullptr || *same == nullptr) break;
+        *match = *same;
+        return Status::Ok();
+      default:
+        break;
+    }
+    return in->Corrupt(what, "has an unknown tag");
+  };
+  RUNNEL_RETURN_IF_ERROR(in->ReadCount("join left row count", 8, &n));
+  k.left.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    LeftEntry& e = k.left[i];
+    uint8_t flags = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("join left row time", &e.time));
+    RUNNEL_RETURN_IF_ERROR(in->ReadVarint("join left row arrival", &e.seq));
+    RUNNEL_RETURN_IF_ERROR(in->ReadSigned("join left row multiplicity", &e.count));
+    RUNNEL_RETURN_IF_ERROR(in->ReadRow("join left row", &e.row));
+    RUNNEL_RETURN_IF_ERROR(load_match("join left row match", nullptr, &e.match));
+    RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("join left row final time", &e.final_at));
+    RUNNEL_RETURN_IF_ERROR(load_match("join left row emitted match", &e.match, &e.emitted_match));
+    RUNNEL_RETURN_IF_ERROR(in->ReadSigned("join left row emitted multiplicity", &e.emitted_count));
+    RUNNEL_RETURN_IF_ERROR(in->ReadU8("join left row status", &flags));
+    if (flags > 3) return in->Corrupt("join left row status", "is unknown");
+    e.emitted = (flags & 1) != 0;
+    e.touched = (flags & 2) != 0;
+    if (i > 0 && ByTimeSeq(e, k.left[i - 1])) {
+      return in->Corrupt("join left rows", "are out of (time, arrival) order");
+    }
+  }
+  RUNNEL_RETURN_IF_ERROR(LoadOptionalTime(in, "join due time", &k.queued_due));
+  RUNNEL_RETURN_IF_ERROR(LoadOptionalTime(in, "join compaction time", &k.queued_compaction));
+  RUNNEL_RETURN_IF_ERROR(LoadOptionalTime(in, "join oldest row time", &k.queued_oldest));
+  if (k.queued_due) due_heap_.push({*k.queued_due, id});
+  if (k.queued_compaction) compaction_heap_.push({*k.queued_compaction, id});
+  if (k.queued_oldest) oldest_heap_.push({*k.queued_oldest, id});
+  return Status::Ok();
+}
+
+Status AsofJoinOperator::Impl::LoadState(SnapshotReader* in) {
+  std::string kind;
+  uint64_t width = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadString("operator kind", &kind));
+  RUNNEL_RETURN_IF_ERROR(in->ReadVarint("join `by` width", &width));
+  if (kind != "asof_join" || width != spec_.left_by.size()) {
+    return Status::Invalid("as-of join state was saved by a different definition (" + kind +
+                           " with " + std::to_string(width) + " `by` fields; this view has " +
+                           std::to_string(spec_.left_by.size()) +
+                           "): restart with --reset-state or replay the log");
+  }
+  RUNNEL_RETURN_IF_ERROR(in->ReadVarint("join left arrival counter", &left_seq_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadVarint("join right arrival counter", &right_seq_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("join left watermark", &left_watermark_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("join right watermark", &right_watermark_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("join left horizon", &left_horizon_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("join right horizon", &right_horizon_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadVarint("join late record counter", &late_records_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadBool("join left side finished", &left_finished_));
+  size_t num_keys = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadCount("join key count", 1, &num_keys));
+  keys_.resize(num_keys);
+  for (uint32_t id = 0; id < num_keys; ++id) {
+    RUNNEL_RETURN_IF_ERROR(in->ReadBool("join key liveness", &keys_[id].live));
+    if (keys_[id].live) RUNNEL_RETURN_IF_ERROR(LoadKey(in, id));
+  }
+  size_t num_free = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadCount("join free key count", 1, &num_free));
+  std::vector<bool> freed(keys_.size(), false);
+  for (size_t i = 0; i < num_free; ++i) {
+    uint64_t id = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadVarint("join free key", &id));
+    if (id >= keys_.size() || keys_[id].live || freed[id]) {
+      return in->Corrupt("join free key", "is not a free key id");
+    }
+    freed[id] = true;
+    free_ids_.push_back(static_cast<uint32_t>(id));
+  }
+  return Status::Ok();
+}
+
 OperatorStats AsofJoinOperator::Impl::stats() const {
   OperatorStats s;
   s.late_records = late_records_;
@@ -864,5 +1090,38 @@ Status AsofJoinOperator::Advance(std::span<const Timestamp> input_watermarks,
 }
 
 OperatorStats AsofJoinOperator::stats() const { return impl_->stats(); }
+
+void AsofJoinOperator::SaveState(SnapshotWriter* out) const { impl_->SaveState(out); }
+
+Status AsofJoinOperator::LoadState(SnapshotReader* in) { return impl_->LoadState(in); }
+
+std::string AsofJoinOperator::StateFingerprint() const {
+  const AsofJoinOperatorSpec& spec = impl_->spec();
+  FingerprintBuilder f("asof_join");
+  f.AddSchema("left", spec.left).AddSchema("right", spec.right);
+  f.AddColumns("left_by", spec.left_by, spec.left);
+  f.AddColumns("right_by", spec.right_by, spec.right);
+  f.Add("direction", spec.direction == AsofJoinDirection::kBackward  ? "backward"
+                     : spec.direction == AsofJoinDirection::kForward ? "forward"
+                                                                     : "nearest");
+  if (spec.tolerance) {
+    f.Add("tolerance", *spec.tolerance);
+  } else {
+    f.Add("tolerance", "none");
+  }
+  f.Add("allow_exact", spec.allow_exact ? 1 : 0);
+  f.Add("keep_unmatched", spec.keep_unmatched ? 1 : 0);
+  f.Add("null_keys_match", spec.null_keys_match ? 1 : 0);
+  f.Add("emit", spec.emit == EmitMode::kFinal ? "final" : "updates");
+  f.Add("allowed_lateness", spec.allowed_lateness);
+  for (const NamedExpression& item : spec.select) {
+    std::string text = item.name + "=" + item.text + ":" + std::string(TypeName(item.expr->type()));
+    if (const std::optional<size_t> column = item.expr->column_index()) {
+      text += ":#" + std::to_string(*column);
+    }
+    f.Add("select", text);
+  }
+  return f.Release();
+}
 
 }  // namespace runnel

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "operators/expression.h"
@@ -94,6 +95,14 @@ class AsofJoinOperator final : public Operator {
   Status Advance(std::span<const Timestamp> input_watermarks, Timestamp* output_watermark) override;
   // state_entries: right records plus left rows held.
   OperatorStats stats() const override;
+
+  // Snapshots: per key the right records and the left rows held with their matches and what
+  // was emitted for them (to retract later); watermarks, horizons, arrival counters and
+  // late_records. Key ids are kept: they order equal-time output.
+  bool has_state() const override { return true; }
+  void SaveState(SnapshotWriter* out) const override;
+  Status LoadState(SnapshotReader* in) override;
+  std::string StateFingerprint() const override;
 
  private:
   class Impl;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "operators/keyed_buffers.h"
+#include "operators/state_fingerprint.h"
 
 namespace runnel {
 namespace {
@@ -33,8 +34,9 @@ using TimeHeap = std::priority_queue<std::pair<Timestamp, uint32_t>,
 
 class DedupOperator::Impl {
  public:
-  Impl(DedupOperatorSpec spec, Output* results, Output* late)
+  Impl(DedupOperatorSpec spec, std::string fingerprint, Output* results, Output* late)
       : spec_(std::move(spec)),
+        fingerprint_(std::move(fingerprint)),
         updates_(spec_.emit == EmitMode::kUpdates),
         late_(late),
         step_(results) {}
@@ -42,6 +44,9 @@ class DedupOperator::Impl {
   void OnChange(const Row& row, Timestamp time, Diff diff);
   Status Advance(std::span<const Timestamp> input_watermarks, Timestamp* output_watermark);
   OperatorStats stats() const;
+  void SaveState(SnapshotWriter* out) const;
+  Status LoadState(SnapshotReader* in);
+  const std::string& fingerprint() const { return fingerprint_; }
 
  private:
   struct Record {
@@ -89,6 +94,7 @@ class DedupOperator::Impl {
   void MaybeForget(uint32_t id);
 
   const DedupOperatorSpec spec_;
+  const std::string fingerprint_;
   const bool updates_;
   Output* late_;
   keyed::StepOutput step_;
@@ -433,10 +439,155 @@ OperatorStats DedupOperator::Impl::stats() const {
   return s;
 }
 
-DedupOperator::DedupOperator(DedupOperatorSpec spec, [[maybe_unused]] const Schema& input_schema)
-    : Operator(2) {
+namespace {
+
+void SaveOptionalTime(SnapshotWriter* out, const std::optional<Timestamp>& t) {
+  out->WriteBool(t.has_value());
+  if (t) out->WriteTimestamp(*t);
+}
+
+Status LoadOptionalTime(SnapshotReader* in, std::string_view what, std::optional<Timestamp>* t) {
+  bool present = false;
+  RUNNEL_RETURN_IF_ERROR(in->ReadBool(what, &present));
+  t->reset();
+  if (!present) return Status::Ok();
+  Timestamp value = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp(what, &value));
+  *t = value;
+  return Status::Ok();
+}
+
+}  // namespace
+
+void DedupOperator::Impl::SaveState(SnapshotWriter* out) const {
+  assert(dirty_.empty() && changes_.empty() && "SaveState between steps only");
+  out->WriteString("dedup");
+  out->WriteVarint(spec_.by.size());
+  out->WriteVarint(seq_);
+  out->WriteTimestamp(watermark_);
+  out->WriteTimestamp(horizon_);
+  out->WriteVarint(late_records_);
+  out->WriteVarint(duplicates_);
+  out->WriteVarint(keys_.size());
+  for (const KeyState& k : keys_) {
+    out->WriteBool(k.live);
+    if (!k.live) continue;
+    out->WriteRow(k.key);
+    out->WriteVarint(k.records.size());
+    for (const Record& r : k.records) {
+      out->WriteTimestamp(r.time);
+      out->WriteVarint(r.seq);
+      out->WriteRow(r.row);
+      out->WriteU8(static_cast<uint8_t>((r.kept ? 1 : 0) | (r.emitted ? 2 : 0)));
+    }
+    out->WriteVarint(k.waiting.size());
+    for (const Record& w : k.waiting) {
+      out->WriteTimestamp(w.time);
+      out->WriteVarint(w.seq);
+      out->WriteRow(w.row);
+    }
+    SaveOptionalTime(out, k.queued_due);
+    SaveOptionalTime(out, k.queued_eviction);
+  }
+  out->WriteVarint(free_ids_.size());
+  for (uint32_t id : free_ids_) out->WriteVarint(id);
+}
+
+Status DedupOperator::Impl::LoadState(SnapshotReader* in) {
+  std::string kind;
+  uint64_t width = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadString("operator kind", &kind));
+  RUNNEL_RETURN_IF_ERROR(in->ReadVarint("dedup `by` width", &width));
+  if (kind != "dedup" || width != spec_.by.size()) {
+    return Status::Invalid("dedup state was saved by a different definition (" + kind + " with " +
+                           std::to_string(width) + " key columns; this view has " +
+                           std::to_string(spec_.by.size()) +
+                           "): restart with --reset-state or replay the log");
+  }
+  RUNNEL_RETURN_IF_ERROR(in->ReadVarint("dedup arrival counter", &seq_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("dedup watermark", &watermark_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("dedup horizon", &horizon_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadVarint("dedup late record counter", &late_records_));
+  RUNNEL_RETURN_IF_ERROR(in->ReadVarint("dedup duplicate counter", &duplicates_));
+  size_t num_keys = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadCount("dedup key count", 1, &num_keys));
+  std::vector<size_t> key_columns(spec_.by.size());
+  for (size_t i = 0; i < key_columns.size(); ++i) key_columns[i] = i;
+  keys_.resize(num_keys);
+  for (uint32_t id = 0; id < num_keys; ++id) {
+    KeyState& k = keys_[id];
+    RUNNEL_RETURN_IF_ERROR(in->ReadBool("dedup key liveness", &k.live));
+    if (!k.live) continue;
+    RUNNEL_RETURN_IF_ERROR(in->ReadRow("dedup key", &k.key));
+    if (k.key.size() != spec_.by.size()) return in->Corrupt("dedup key", "has the wrong width");
+    k.key_hash = keyed::HashKey(k.key, key_columns);
+    const uint32_t existing =
+        key_ids_.Find(k.key_hash, [&](uint32_t other) { return keys_[other].key == k.key; });
+    if (existing != keyed::KeyIndex::kNotFound) return in->Corrupt("dedup key", "appears twice");
+    key_ids_.Insert(k.key_hash, id);
+    size_t n = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadCount("dedup record count", 4, &n));
+    k.records.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      Record& r = k.records[i];
+      uint8_t flags = 0;
+      RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("dedup record time", &r.time));
+      RUNNEL_RETURN_IF_ERROR(in->ReadVarint("dedup record arrival", &r.seq));
+      RUNNEL_RETURN_IF_ERROR(in->ReadRow("dedup record", &r.row));
+      RUNNEL_RETURN_IF_ERROR(in->ReadU8("dedup record status", &flags));
+      if (flags > 3) return in->Corrupt("dedup record status", "is unknown");
+      r.kept = (flags & 1) != 0;
+      r.emitted = (flags & 2) != 0;
+      if (i > 0 && ByTimeSeq(r, k.records[i - 1])) {
+        return in->Corrupt("dedup records", "are out of (time, arrival) order");
+      }
+    }
+    RUNNEL_RETURN_IF_ERROR(in->ReadCount("dedup waiting retraction count", 3, &n));
+    k.waiting.resize(n);
+    for (Record& w : k.waiting) {
+      RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("dedup waiting retraction time", &w.time));
+      RUNNEL_RETURN_IF_ERROR(in->ReadVarint("dedup waiting retraction arrival", &w.seq));
+      RUNNEL_RETURN_IF_ERROR(in->ReadRow("dedup waiting retraction", &w.row));
+    }
+    RUNNEL_RETURN_IF_ERROR(LoadOptionalTime(in, "dedup due time", &k.queued_due));
+    RUNNEL_RETURN_IF_ERROR(LoadOptionalTime(in, "dedup eviction time", &k.queued_eviction));
+    if (k.queued_due) due_heap_.push({*k.queued_due, id});
+    if (k.queued_eviction) eviction_heap_.push({*k.queued_eviction, id});
+  }
+  size_t num_free = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadCount("dedup free key count", 1, &num_free));
+  std::vector<bool> freed(keys_.size(), false);
+  for (size_t i = 0; i < num_free; ++i) {
+    uint64_t id = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadVarint("dedup free key", &id));
+    if (id >= keys_.size() || keys_[id].live || freed[id]) {
+      return in->Corrupt("dedup free key", "is not a free key id");
+    }
+    freed[id] = true;
+    free_ids_.push_back(static_cast<uint32_t>(id));
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+std::string DedupFingerprint(const DedupOperatorSpec& spec, const Schema& input_schema) {
+  FingerprintBuilder f("dedup");
+  f.AddColumns("by", spec.by, input_schema);
+  f.Add("within", spec.within);
+  f.Add("emit", spec.emit == EmitMode::kFinal ? "final" : "updates");
+  f.Add("allowed_lateness", spec.allowed_lateness);
+  f.AddSchema("input", input_schema);
+  return f.Release();
+}
+
+}  // namespace
+
+DedupOperator::DedupOperator(DedupOperatorSpec spec, const Schema& input_schema) : Operator(2) {
   assert(Validate(spec, input_schema).ok());
-  impl_ = std::make_unique<Impl>(std::move(spec), &output(kResultsPort), &output(kLatePort));
+  std::string fingerprint = DedupFingerprint(spec, input_schema);
+  impl_ = std::make_unique<Impl>(std::move(spec), std::move(fingerprint), &output(kResultsPort),
+                                 &output(kLatePort));
 }
 
 DedupOperator::~DedupOperator() = default;
@@ -467,5 +618,11 @@ Status DedupOperator::Advance(std::span<const Timestamp> input_watermarks,
 }
 
 OperatorStats DedupOperator::stats() const { return impl_->stats(); }
+
+void DedupOperator::SaveState(SnapshotWriter* out) const { impl_->SaveState(out); }
+
+Status DedupOperator::LoadState(SnapshotReader* in) { return impl_->LoadState(in); }
+
+std::string DedupOperator::StateFingerprint() const { return impl_->fingerprint(); }
 
 }  // namespace runnel

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "operators/window_operator.h"  // EmitMode
@@ -53,6 +54,14 @@ class DedupOperator final : public Operator {
   Status Advance(std::span<const Timestamp> input_watermarks, Timestamp* output_watermark) override;
   // state_entries: records held; duplicates: see above.
   OperatorStats stats() const override;
+
+  // Snapshots: the records held per key (with their status and whether they were emitted),
+  // retractions waiting for their insertion, the watermark and horizon, the arrival counter,
+  // late_records and duplicates. Key ids are kept: they order equal-time output.
+  bool has_state() const override { return true; }
+  void SaveState(SnapshotWriter* out) const override;
+  Status LoadState(SnapshotReader* in) override;
+  std::string StateFingerprint() const override;
 
  private:
   class Impl;

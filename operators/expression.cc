@@ -455,6 +455,24 @@ Status CheckItemName(const Token& name) {
                                   " (names are identifiers like temp_c)");
 }
 
+// Tokens [begin, end) as written, one space apart, keywords lower-cased: spacing and keyword
+// case do not change a definition's fingerprint.
+std::string CanonicalText(const std::vector<Token>& tokens, size_t begin, size_t end) {
+  std::string out;
+  for (size_t i = begin; i < end && i < tokens.size(); ++i) {
+    if (tokens[i].kind == TokenKind::kEnd) break;
+    if (!out.empty()) out += ' ';
+    const size_t at = out.size();
+    out += tokens[i].source;
+    if (IsKeyword(tokens[i].kind)) {
+      for (size_t c = at; c < out.size(); ++c) {
+        if (out[c] >= 'A' && out[c] <= 'Z') out[c] = static_cast<char>(out[c] - 'A' + 'a');
+      }
+    }
+  }
+  return out;
+}
+
 bool IsAssignment(const std::vector<Token>& tokens) {
   return tokens.size() >= 2 && tokens[1].kind == TokenKind::kAssign;
 }
@@ -479,7 +497,8 @@ Result<NamedExpression> CompileSelectItem(std::string_view text, const Scope& sc
     Parser parser(tokens, 2, scope);
     RUNNEL_ASSIGN_OR_RETURN(Operand value, parser.ParseExpression());
     RUNNEL_RETURN_IF_ERROR(parser.ExpectEnd());
-    return NamedExpression{std::string(tokens[0].source), std::move(value.expr)};
+    return NamedExpression{std::string(tokens[0].source), std::move(value.expr),
+                           CanonicalText(tokens, 2, tokens.size())};
   }
   // "left.temp = ..." tries to name a column with a qualified name.
   if (tokens.size() >= 4 && tokens[0].kind == TokenKind::kIdentifier &&
@@ -502,7 +521,8 @@ Result<NamedExpression> CompileSelectItem(std::string_view text, const Scope& sc
                                          std::string(TextFrom(text, tokens[0])) + ")");
   }
   const Token& field = tokens[1].kind == TokenKind::kEnd ? tokens[0] : tokens[2];
-  return NamedExpression{std::string(field.source), std::move(value.expr)};
+  return NamedExpression{std::string(field.source), std::move(value.expr),
+                         CanonicalText(tokens, 0, tokens.size())};
 }
 
 Result<AggregateCall> ParseAggregateCall(std::string_view text, const Scope& scope) {
@@ -539,6 +559,8 @@ Result<AggregateCall> ParseAggregateCall(std::string_view text, const Scope& sco
       return Parser::Unexpected(parser.Peek(), "')' to close the call of " + call.function);
     }
     call.argument = std::move(argument.expr);
+    // Between "name = fn(" and the closing ')', the last token before kEnd.
+    call.argument_text = CanonicalText(tokens, 4, tokens.size() - 2);
   }
   parser.Next();  // ')'
   const Token& rest = parser.Peek();

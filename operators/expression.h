@@ -63,6 +63,9 @@ Result<std::unique_ptr<Expr>> CompileExpression(std::string_view text, const Sco
 struct NamedExpression {
   std::string name;
   std::unique_ptr<Expr> expr;
+  // The expression's tokens as written, separated by single spaces (keywords lower-cased):
+  // equal for equal definitions, for state fingerprints. Empty when built without text.
+  std::string text = {};
 };
 Result<NamedExpression> CompileSelectItem(std::string_view text, const Scope& scope);
 
@@ -72,6 +75,7 @@ struct AggregateCall {
   std::string name;
   std::string function;
   std::unique_ptr<Expr> argument;  // null for fn()
+  std::string argument_text = {};  // canonical, as NamedExpression::text
 };
 Result<AggregateCall> ParseAggregateCall(std::string_view text, const Scope& scope);
 

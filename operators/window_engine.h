@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -30,6 +31,11 @@ class WindowEngine {
   virtual size_t live_windows() const = 0;
 
   OperatorStats stats() const;
+
+  // Snapshots (Operator::SaveState): the engine's whole state. REQUIRES for LoadState: a fresh
+  // engine.
+  virtual void SaveState(SnapshotWriter* out) const = 0;
+  virtual Status LoadState(SnapshotReader* in) = 0;
 
  protected:
   // Row flags shared by both engines' slot headers.
@@ -55,6 +61,17 @@ class WindowEngine {
     if (ranks_ != nullptr) return (*ranks_)[a] <=> (*ranks_)[b];
     return groups_.Compare(a, b);
   }
+
+  // What both engines save first: the shape of the definition (checked on load), then the
+  // watermark and counters.
+  void SaveCommon(std::string_view engine, SnapshotWriter* out) const;
+  Status LoadCommon(std::string_view engine, SnapshotReader* in);
+  void SaveKey(uint32_t group, SnapshotWriter* out) const;
+  // Reads a group key and interns it; the caller takes the reference.
+  Status LoadKey(SnapshotReader* in, uint32_t* group);
+  uint32_t InternKey(std::span<const Value> key);
+  // Reads a result row (window_start, window_end, key, aggregates), checked against the spec.
+  Status LoadResultRow(SnapshotReader* in, Row* row) const;
 
   WindowOperatorSpec spec_;
   AggregateStates states_;

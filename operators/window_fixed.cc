@@ -36,6 +36,8 @@ class FixedWindowEngine final : public WindowEngine {
   void OnChange(const Row& row, Timestamp time, Diff diff) override;
   Status Advance(Timestamp watermark, Timestamp* output_watermark) override;
   size_t live_windows() const override { return arena_.live(); }
+  void SaveState(SnapshotWriter* out) const override;
+  Status LoadState(SnapshotReader* in) override;
 
  private:
   struct Header {
@@ -324,6 +326,64 @@ void FixedWindowEngine::Emit(uint32_t slot, Timestamp start, Timestamp end, bool
     emitted_.erase(slot);
     h.flags &= ~kHasEmitted;
   }
+}
+
+// Windows by index, each with its key, flags, emitted row and aggregate state. Slot numbers,
+// group ids and table positions are not saved: output order depends only on keys.
+void FixedWindowEngine::SaveState(SnapshotWriter* out) const {
+  SaveCommon("fixed", out);
+  out->WriteVarint(buckets_.size());
+  for (const auto& [k, b] : buckets_) {
+    out->WriteSigned(k);
+    out->WriteVarint(b.size);
+    for (uint32_t slot : b.table) {
+      if (slot == kNoSlot) continue;
+      const Header& h = header(slot);
+      SaveKey(h.group, out);
+      out->WriteU8(h.flags);
+      if (h.flags & kHasEmitted) out->WriteRow(emitted_.at(slot));
+      states_.SaveState(state(slot), out);
+    }
+  }
+}
+
+Status FixedWindowEngine::LoadState(SnapshotReader* in) {
+  RUNNEL_RETURN_IF_ERROR(LoadCommon("fixed", in));
+  size_t num_buckets = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadCount("window index count", 2, &num_buckets));
+  for (size_t i = 0; i < num_buckets; ++i) {
+    int64_t k = 0;
+    size_t num_windows = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadSigned("window index", &k));
+    if (!buckets_.empty() && k <= buckets_.rbegin()->first) {
+      return in->Corrupt("window index", "is out of order");
+    }
+    RUNNEL_RETURN_IF_ERROR(in->ReadCount("window count", 2, &num_windows));
+    Bucket& b = buckets_[k];
+    for (size_t w = 0; w < num_windows; ++w) {
+      uint32_t group = 0;
+      RUNNEL_RETURN_IF_ERROR(LoadKey(in, &group));
+      const uint32_t before = b.size;
+      const uint32_t slot = FindOrCreate(b, group);
+      if (b.size == before) return in->Corrupt("window", "appears twice");
+      uint8_t flags = 0;
+      RUNNEL_RETURN_IF_ERROR(in->ReadU8("window flags", &flags));
+      if (flags & ~(kDirty | kHasEmitted)) return in->Corrupt("window flags", "are unknown");
+      if (flags & kHasEmitted) {
+        Row row;
+        RUNNEL_RETURN_IF_ERROR(LoadResultRow(in, &row));
+        emitted_.emplace(slot, std::move(row));
+      }
+      header(slot).flags = flags;
+      if (flags & kDirty) {
+        if (updates_ && b.dirty.empty()) dirty_keys_.push_back(k);
+        b.dirty.push_back(slot);
+      }
+      RUNNEL_RETURN_IF_ERROR(states_.LoadState(state(slot), in));
+    }
+  }
+  UpdateLiveBound();
+  return Status::Ok();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "operators/state_fingerprint.h"
 #include "operators/window_engine.h"
 
 namespace runnel {
@@ -13,12 +14,52 @@ namespace runnel {
 class WindowOperator::Impl {
  public:
   std::unique_ptr<WindowEngine> engine;
+  std::string fingerprint;
 };
+
+namespace {
+
+std::string_view WindowTypeName(WindowType type) {
+  switch (type) {
+    case WindowType::kTumbling:
+      return "tumbling";
+    case WindowType::kSliding:
+      return "sliding";
+    case WindowType::kSession:
+      return "session";
+  }
+  return "?";
+}
+
+std::string Fingerprint(const WindowOperatorSpec& spec, const Schema& input_schema) {
+  FingerprintBuilder f("window");
+  f.Add("type", WindowTypeName(spec.window.type));
+  f.Add("size", spec.window.size).Add("hop", spec.window.hop).Add("gap", spec.window.gap);
+  f.AddColumns("group_by", spec.group_by, input_schema);
+  for (const AggregateDef& def : spec.aggregates) {
+    std::string text = def.name + "=" + std::string(AggregateFunctionName(def.kind)) + "(" +
+                       def.argument_text + ")";
+    if (def.argument != nullptr) {
+      const std::optional<size_t> column = def.argument->column_index();
+      text += ":" + std::string(TypeName(def.argument->type()));
+      if (column.has_value()) text += ":#" + std::to_string(*column);
+    }
+    text += "->" + std::string(TypeName(def.result_type));
+    f.Add("aggregate", text);
+  }
+  f.Add("emit", spec.emit == EmitMode::kFinal ? "final" : "updates");
+  f.Add("allowed_lateness", spec.allowed_lateness);
+  f.Add("insert_only_input", spec.insert_only_input ? 1 : 0);
+  f.AddSchema("input", input_schema);
+  return f.Release();
+}
+
+}  // namespace
 
 WindowOperator::WindowOperator(WindowOperatorSpec spec, const Schema& input_schema)
     : Operator(2), impl_(std::make_unique<Impl>()) {
   assert(Validate(spec, input_schema).ok());
-  (void)input_schema;
+  impl_->fingerprint = Fingerprint(spec, input_schema);
   Output* results = &output(kResultsPort);
   Output* late = &output(kLatePort);
   impl_->engine = spec.window.type == WindowType::kSession
@@ -94,5 +135,11 @@ Status WindowOperator::Advance(std::span<const Timestamp> input_watermarks,
 }
 
 OperatorStats WindowOperator::stats() const { return impl_->engine->stats(); }
+
+void WindowOperator::SaveState(SnapshotWriter* out) const { impl_->engine->SaveState(out); }
+
+Status WindowOperator::LoadState(SnapshotReader* in) { return impl_->engine->LoadState(in); }
+
+std::string WindowOperator::StateFingerprint() const { return impl_->fingerprint; }
 
 }  // namespace runnel

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "operators/aggregate.h"
@@ -61,6 +62,13 @@ class WindowOperator final : public Operator {
   void OnChange(int port, const Row& row, Timestamp time, Diff diff) override;
   Status Advance(std::span<const Timestamp> input_watermarks, Timestamp* output_watermark) override;
   OperatorStats stats() const override;
+
+  // Snapshots: windows with their aggregate states or session record logs, emitted rows still
+  // open to correction, the watermark, the arrival counter and late_records.
+  bool has_state() const override { return true; }
+  void SaveState(SnapshotWriter* out) const override;
+  Status LoadState(SnapshotReader* in) override;
+  std::string StateFingerprint() const override;
 
  private:
   class Impl;

@@ -89,6 +89,39 @@ class SessionLog {
     records_ += later.records_;
   }
 
+  void Save(SnapshotWriter* out) const {
+    out->WriteVarint(entries_.size());
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      out->WriteTimestamp(entries_[i].time);
+      out->WriteVarint(entries_[i].seq);
+      out->WriteSigned(entries_[i].count);
+      for (size_t a = 0; a < num_args_; ++a) out->WriteValue(args_[i * num_args_ + a]);
+    }
+  }
+  // REQUIRES: an empty log.
+  Status Load(SnapshotReader* in) {
+    size_t n = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadCount("session record count", 3, &n));
+    if (n == 0) return in->Corrupt("session record count", "is zero");
+    entries_.resize(n);
+    args_.resize(n * num_args_);
+    for (size_t i = 0; i < n; ++i) {
+      Entry& e = entries_[i];
+      RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("session record time", &e.time));
+      RUNNEL_RETURN_IF_ERROR(in->ReadVarint("session record arrival", &e.seq));
+      RUNNEL_RETURN_IF_ERROR(in->ReadSigned("session record multiplicity", &e.count));
+      if (e.count <= 0) return in->Corrupt("session record multiplicity", "is not positive");
+      if (i > 0 && e.time < entries_[i - 1].time) {
+        return in->Corrupt("session records", "are out of time order");
+      }
+      for (size_t a = 0; a < num_args_; ++a) {
+        RUNNEL_RETURN_IF_ERROR(in->ReadValue("session record argument", &args_[i * num_args_ + a]));
+      }
+      records_ += e.count;
+    }
+    return Status::Ok();
+  }
+
   void Replay(const AggregateStates& states, std::byte* state,
               std::vector<const Value*>& args) const {
     for (size_t i = 0; i < entries_.size(); ++i) {
@@ -126,6 +159,8 @@ class SessionWindowEngine final : public WindowEngine {
   void OnChange(const Row& row, Timestamp time, Diff diff) override;
   Status Advance(Timestamp watermark, Timestamp* output_watermark) override;
   size_t live_windows() const override { return arena_.live(); }
+  void SaveState(SnapshotWriter* out) const override;
+  Status LoadState(SnapshotReader* in) override;
 
  private:
   static constexpr uint8_t kTimerSet = 4;
@@ -539,6 +574,94 @@ Status SessionWindowEngine::Advance(Timestamp watermark, Timestamp* output_water
   if (!emitted_times_.empty()) out = std::min(out, *emitted_times_.begin());
   *output_watermark = out;
   return TakeDeferredError();
+}
+
+// Sessions group by group, each list in start order, with their key, times, flags, armed timer,
+// emitted row and aggregate state (insert-only) or record log (retracting); then the
+// retractions waiting for the next Advance. Slots, group ids and timer stamps are not saved.
+void SessionWindowEngine::SaveState(SnapshotWriter* out) const {
+  SaveCommon(retracting_ ? "session with record log" : "session", out);
+  std::vector<uint8_t> queued(gen_.size(), 0);  // by slot: in dirty_
+  for (const SlotRef& ref : dirty_) {
+    if (gen_[ref.slot] == ref.gen) queued[ref.slot] = 1;
+  }
+  out->WriteVarint(arena_.live());
+  for (const std::vector<uint32_t>& list : sessions_) {
+    for (uint32_t slot : list) {
+      const Header& h = header(slot);
+      SaveKey(h.group, out);
+      out->WriteTimestamp(h.first);
+      out->WriteTimestamp(h.last);
+      out->WriteU8(h.flags);
+      out->WriteBool(queued[slot] != 0);
+      if (h.flags & kTimerSet) out->WriteTimestamp(h.timer);
+      if (h.flags & kHasEmitted) out->WriteRow(emitted_.at(slot));
+      if (retracting_) {
+        h.log->Save(out);
+      } else {
+        states_.SaveState(state(slot), out);
+      }
+    }
+  }
+  out->WriteVarint(pending_.size());
+  for (const Retraction& r : pending_) out->WriteRow(r.row);
+}
+
+Status SessionWindowEngine::LoadState(SnapshotReader* in) {
+  RUNNEL_RETURN_IF_ERROR(LoadCommon(retracting_ ? "session with record log" : "session", in));
+  size_t num_sessions = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadCount("session count", 4, &num_sessions));
+  for (size_t i = 0; i < num_sessions; ++i) {
+    uint32_t group = 0;
+    RUNNEL_RETURN_IF_ERROR(LoadKey(in, &group));
+    Timestamp first = 0, last = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("session start", &first));
+    RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("session end", &last));
+    std::vector<uint32_t>& list = SessionsOf(group);
+    if (first > last || (!list.empty() && header(list.back()).last >= first)) {
+      return in->Corrupt("session", "overlaps another session of its key or ends before it starts");
+    }
+    const uint32_t slot = NewSession(group, first, nullptr);
+    list.push_back(slot);
+    Header& h = header(slot);
+    h.last = last;
+    uint8_t flags = 0;
+    bool queued = false;
+    RUNNEL_RETURN_IF_ERROR(in->ReadU8("session flags", &flags));
+    RUNNEL_RETURN_IF_ERROR(in->ReadBool("session queue mark", &queued));
+    if (flags & ~(kDirty | kHasEmitted | kTimerSet)) {
+      return in->Corrupt("session flags", "are unknown");
+    }
+    h.flags = flags & kDirty;
+    if (flags & kTimerSet) {
+      Timestamp timer = 0;
+      RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("session timer", &timer));
+      PushTimer(timer, slot);
+    }
+    if (flags & kHasEmitted) {
+      RUNNEL_RETURN_IF_ERROR(LoadResultRow(in, &row_));
+      KeepEmitted(slot);
+    }
+    if (queued) dirty_.push_back(SlotRef{slot, gen_[slot]});
+    if (retracting_) {
+      RUNNEL_RETURN_IF_ERROR(h.log->Load(in));
+      if (h.log->first_time() != first || h.log->last_time() != last) {
+        return in->Corrupt("session", "times differ from its records'");
+      }
+    } else {
+      RUNNEL_RETURN_IF_ERROR(states_.LoadState(state(slot), in));
+    }
+  }
+  size_t num_pending = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadCount("pending retraction count", 1, &num_pending));
+  for (size_t i = 0; i < num_pending; ++i) {
+    Row row;
+    RUNNEL_RETURN_IF_ERROR(LoadResultRow(in, &row));
+    const uint32_t group = InternKey(std::span<const Value>(row).subspan(2, spec_.group_by.size()));
+    groups_.Ref(group);
+    pending_.push_back(Retraction{std::move(row), group});
+  }
+  return Status::Ok();
 }
 
 }  // namespace

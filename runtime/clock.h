@@ -29,4 +29,12 @@ class ManualClock final : public Clock {
   Timestamp now_;
 };
 
+// Gateway-clock time from `since` to `now`. Never read (kMinTime) or a clock that went
+// backwards (an NTP step at boot) counts as a long time, so that nothing waits for the wall
+// clock to catch up with an old reading.
+inline Duration ClockElapsed(Timestamp now, Timestamp since) {
+  if (since == kMinTime || now < since) return kMaxTime;
+  return now - since;
+}
+
 }  // namespace runnel

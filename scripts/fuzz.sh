@@ -11,7 +11,7 @@ shift || true
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 
 all_targets=(decode_json_fuzz decode_csv_fuzz decode_kv_fuzz decode_binary_fuzz
-             topic_template_fuzz device_profile_fuzz)
+             topic_template_fuzz device_profile_fuzz operator_state_fuzz)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 # Debian's clang needs libclang-rt-14-dev for -fsanitize=fuzzer.
@@ -37,6 +37,7 @@ corpus_name() {  # decode_json_fuzz -> json, topic_template_fuzz -> topic, ...
     decode_*_fuzz) local n=${1#decode_}; echo "${n%_fuzz}" ;;
     topic_template_fuzz) echo topic ;;
     device_profile_fuzz) echo profile ;;
+    operator_state_fuzz) echo state ;;
     *) echo "$1" ;;
   esac
 }

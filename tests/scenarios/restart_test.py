@@ -89,15 +89,16 @@ def main():
     def start():
         return subprocess.Popen([RUNNEL, "run", live, "--no-dashboard"], stdout=log, stderr=log)
 
-    files = [os.path.join(data, f"part{k}.csv") for k in range(3)]
-    for path in files:
-        with open(path, "w") as f:
-            f.write("device,ts,v\n")
+    # One file, appended in order: the arrival order is the line order, so no record is late
+    # whenever runnel reads it (files read one after the other could make later ones late).
+    log_file = os.path.join(data, "env.csv")
+    with open(log_file, "w") as f:
+        f.write("device,ts,v\n")
     kill_after = sorted(rng.sample(range(2, len(chunks) - 1), KILLS))
     proc = start()
     kills = 0
     for index, chunk in enumerate(chunks):
-        with open(files[index % len(files)], "a") as f:
+        with open(log_file, "a") as f:
             f.writelines(f"{d},{t},{v}\n" for d, t, v in chunk)
         time.sleep(rng.uniform(0.01, 0.08))
         if kills < len(kill_after) and index == kill_after[kills]:
