@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/pipeline_config.h"
+#include "runtime/clock.h"
 #include "runtime/dataflow.h"
 #include "runtime/logger.h"
 #include "runtime/schema.h"
@@ -26,6 +27,7 @@ struct BuildOptions {
   bool reset_state = false;
   std::vector<std::pair<std::string, std::string>> replays;  // --replay SOURCE=PATH
   Logger* logger = nullptr;
+  const Clock* clock = nullptr;  // the gateway's wall clock; null: the system clock
 };
 
 // A named stream of the pipeline (a source, a view or a late view), for printing and stats.
@@ -60,6 +62,9 @@ class Pipeline {
 
  private:
   friend class PipelineBuilder;
+  // Defaults for BuildOptions' clock and logger; they outlive the dataflow's MQTT sinks.
+  SystemClock system_clock_;
+  StderrLogger stderr_logger_;
   std::unique_ptr<StateDatabase> state_database_;  // destroyed after the dataflow's sinks
   Dataflow dataflow_;
   std::vector<StreamInfo> streams_;

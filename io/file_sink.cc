@@ -22,7 +22,7 @@ constexpr size_t kFlushThreshold = size_t{1} << 20;
 class FileSink::Impl {
  public:
   Impl(FileSinkSpec spec, UniqueFd fd, int out_fd, const Schema& schema)
-      : spec_(std::move(spec)), fd_(std::move(fd)), out_fd_(out_fd) {
+      : spec_(std::move(spec)), fd_(std::move(fd)), out_fd_(out_fd), json_(schema) {
     buffer_.reserve(kFlushThreshold + 4096);
     if (spec_.format == FileFormat::kCsv) {
       for (const Column& column : schema.columns()) {
@@ -30,18 +30,8 @@ class FileSink::Impl {
         buffer_.push_back(',');
       }
       buffer_.append("diff\n");
-      num_columns_ = schema.size();
-    } else {
-      // Each column's `{"name":` / `,"name":` prefix, built once.
-      for (const Column& column : schema.columns()) {
-        std::string key = json_keys_.empty() ? "{" : ",";
-        AppendJsonString(key, column.name);
-        key.push_back(':');
-        json_keys_.push_back(std::move(key));
-      }
-      json_diff_key_ = json_keys_.empty() ? "{\"diff\":" : ",\"diff\":";
-      num_columns_ = schema.size();
     }
+    num_columns_ = schema.size();
   }
 
   void OnChange(const Row& row, Diff diff) {
@@ -55,17 +45,8 @@ class FileSink::Impl {
       AppendInt(diff);
       buffer_.push_back('\n');
     } else {
-      for (size_t i = 0; i < num_columns_; ++i) {
-        buffer_.append(json_keys_[i]);
-        if (i < n) {
-          AppendJsonValue(buffer_, row[i]);
-        } else {
-          buffer_.append("null");
-        }
-      }
-      buffer_.append(json_diff_key_);
-      AppendInt(diff);
-      buffer_.append("}\n");
+      json_.Append(buffer_, row, diff);
+      buffer_.push_back('\n');
     }
     ++rows_written_;
     if (buffer_.size() >= kFlushThreshold) Flush();
@@ -111,8 +92,7 @@ class FileSink::Impl {
   UniqueFd fd_;  // invalid for stdout, which the sink does not own
   int out_fd_;
   size_t num_columns_ = 0;
-  std::vector<std::string> json_keys_;
-  std::string json_diff_key_;
+  JsonChangeEncoder json_;
   std::string buffer_;
   Status error_;
   uint64_t rows_written_ = 0;
