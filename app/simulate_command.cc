@@ -11,7 +11,6 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
-#include <thread>
 
 #include "app/profile_decoder.h"
 #include "config/device_profile.h"
@@ -57,14 +56,16 @@ Result<Timestamp> ParseStart(const std::string& text, const Clock& clock) {
   return t;
 }
 
-std::string Summary(const FleetSimulator& fleet, uint64_t total) {
-  std::string out = std::to_string(total) + " messages (";
+// "N messages (a normal, b late, c duplicate, d malformed)".
+std::string Summary(const std::vector<uint64_t>& counts) {
+  uint64_t total = 0;
+  std::string kinds;
   for (int k = 0; k < kMessageKinds; ++k) {
-    if (k > 0) out += ", ";
-    out += std::to_string(fleet.counts()[static_cast<size_t>(k)]) + " " +
-           std::string(MessageKindName(static_cast<MessageKind>(k)));
+    total += counts[static_cast<size_t>(k)];
+    kinds += (k > 0 ? ", " : "") + std::to_string(counts[static_cast<size_t>(k)]) + " " +
+             std::string(MessageKindName(static_cast<MessageKind>(k)));
   }
-  return out + ")";
+  return std::to_string(total) + " messages (" + kinds + ")";
 }
 
 // One JSON line per message: topic, payload (text) or payload_hex (binary), kind, due.
@@ -111,7 +112,7 @@ Status WriteMessages(FleetSimulator& fleet, uint64_t count, bool binary, const s
   }
   out->flush();
   if (!*out) return Status::IoError("cannot write " + (path == "-" ? "standard output" : path));
-  logger.Info("wrote " + Summary(fleet, count) + " to " +
+  logger.Info("wrote " + Summary(fleet.counts()) + " to " +
               (path == "-" ? std::string("standard output") : path));
   return Status::Ok();
 }
@@ -157,11 +158,13 @@ Status Publish(FleetSimulator& fleet, std::optional<uint64_t> count, const Simul
   const auto t0 = std::chrono::steady_clock::now();
   SimulatedMessage message;
   uint64_t made = 0;
+  std::vector<uint64_t> sent(kMessageKinds, 0);  // the last message made may not be sent
   while (!stop && (!count || made < *count)) {
     RUNNEL_RETURN_IF_ERROR(fleet.Next(&message));
     const auto due = t0 + std::chrono::milliseconds(message.due - start);
     if (due > std::chrono::steady_clock::now()) sleep_until(due);
     if (stop) break;
+    ++sent[static_cast<size_t>(message.kind)];
     uplink->Enqueue({static_cast<int64_t>(made) + 1, std::move(message.topic),
                      std::move(message.payload), args.qos, false});
     ++made;
@@ -176,7 +179,7 @@ Status Publish(FleetSimulator& fleet, std::optional<uint64_t> count, const Simul
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char elapsed[32];
   std::snprintf(elapsed, sizeof(elapsed), "%.1f s", seconds);
-  logger.Info("published " + Summary(fleet, made) + " to " + args.broker + " at QoS " +
+  logger.Info("published " + Summary(sent) + " to " + args.broker + " at QoS " +
               std::to_string(args.qos) + " in " + elapsed);
   if (delivered.size() != made) {
     return Status::IoError(std::to_string(made - delivered.size()) + " of " + std::to_string(made) +
