@@ -8,6 +8,7 @@
    up they arrive in order and leave the outbox.
 3. kill -9 with a non-empty outbox: the restarted run delivers what the outbox held, in order.
 4. outbox_limit: a full outbox keeps the newest messages, and the run says how many it dropped.
+5. An uplink over TLS (ssl://, a test CA generated now) with its own broker settings.
 
 usage: mqtt_sink_test.py RUNNEL
 """
@@ -308,6 +309,26 @@ def check_overflow(runnel, tmp):
             fail(f"{needle!r} not in {result.stderr!r}")
 
 
+def check_tls_uplink(runnel, tmp):
+    work = os.path.join(tmp, "tls")
+    write(os.path.join(work, "logs", "env.csv"), READINGS)
+    with MosquittoBroker(os.path.join(tmp, "broker-tls"), tls=True) as broker:
+        pipeline = FOLLOW.format(broker=broker.tls_uri, limit=1000).replace('"follow"', '"static"')
+        pipeline += f'tls = {{ ca_file = "{broker.ca_file}" }}\n'
+        write(os.path.join(work, "p.toml"), pipeline)
+        sub = Subscriber(broker.port, "uplink/#")
+        result = subprocess.run([runnel, "run", "p.toml", "--state-dir", "state"], cwd=work,
+                                capture_output=True, text=True, timeout=60)
+        received = sub.wait_for(len(HOT))
+        sub.close()
+    if result.returncode != 0:
+        fail(f"TLS uplink run exited {result.returncode}: {result.stderr}")
+    if received != HOT:
+        fail(f"over TLS the uplink received {received}, expected {HOT}")
+    if outbox(os.path.join(work, "state")):
+        fail("messages delivered over TLS are still in the outbox")
+
+
 def main():
     runnel = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -315,6 +336,7 @@ def main():
         check_outage(runnel, tmp)
         check_kill9(runnel, tmp)
         check_overflow(runnel, tmp)
+        check_tls_uplink(runnel, tmp)
     print("ok")
 
 
