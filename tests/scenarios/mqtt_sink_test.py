@@ -9,6 +9,7 @@
 3. kill -9 with a non-empty outbox: the restarted run delivers what the outbox held, in order.
 4. outbox_limit: a full outbox keeps the newest messages, and the run says how many it dropped.
 5. An uplink over TLS (ssl://, a test CA generated now) with its own broker settings.
+6. The broker restarts under a running pipeline: the sink reconnects and later results arrive.
 
 usage: mqtt_sink_test.py RUNNEL
 """
@@ -329,6 +330,36 @@ def check_tls_uplink(runnel, tmp):
         fail("messages delivered over TLS are still in the outbox")
 
 
+def check_broker_restart(runnel, tmp):
+    work = os.path.join(tmp, "restart")
+    write(os.path.join(work, "logs", "env.csv"), READINGS)
+    with MosquittoBroker(os.path.join(tmp, "broker-restart")) as broker:
+        write(os.path.join(work, "p.toml"), FOLLOW.format(broker=broker.uri, limit=1000))
+        sub = Subscriber(broker.port, "uplink/#")
+        process = start_follow(runnel, work)
+        try:
+            received = sub.wait_for(len(HOT))
+            sub.close()
+            if received != HOT:
+                fail(f"before the broker restart the uplink received {received}")
+            broker.restart()
+            sub = Subscriber(broker.port, "uplink/#")
+            with open(os.path.join(work, "logs", "env.csv"), "a") as f:
+                f.write("c,70000,40.5\nd,71000,10\ne,72000,26\n")
+            later = [("uplink/hot/c", '{"device":"c","ts":70000,"temp":40.5,"diff":1}'),
+                     ("uplink/hot/e", '{"device":"e","ts":72000,"temp":26,"diff":1}')]
+            received = sub.wait_for(len(later))
+            sub.close()
+            if received != later:
+                fail(f"after the broker restart the uplink received {received}, expected {later}")
+            stderr = stop(process)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    if stderr.count(": connected to " + broker.uri) < 2 or "cannot reach" not in stderr:
+        fail(f"the lost connection and the reconnection are not in the log: {stderr}")
+
+
 def main():
     runnel = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -337,6 +368,7 @@ def main():
         check_kill9(runnel, tmp)
         check_overflow(runnel, tmp)
         check_tls_uplink(runnel, tmp)
+        check_broker_restart(runnel, tmp)
     print("ok")
 
 
