@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "app/pipeline_builder.h"
+#include "app/simulate_command.h"
 #include "config/pipeline_config.h"
 #include "io/file_sink.h"
 #include "runtime/event_time.h"
@@ -195,6 +196,18 @@ int RunCommand(const RunArgs& args) {
     if (stats.duplicates > 0) {
       details.push_back(node.name + ": " + Plural(stats.duplicates, "duplicate") + " dropped");
     }
+    if (stats.outbox_overflow > 0) {
+      details.push_back(node.name + ": " + Plural(stats.outbox_overflow, "message") +
+                        " dropped because the outbox was full");
+    }
+    if (stats.messages_unpublishable > 0) {
+      details.push_back(node.name + ": " + Plural(stats.messages_unpublishable, "change") +
+                        " not published (null topic field)");
+    }
+    if (stats.outbox_depth > 0) {
+      details.push_back(node.name + ": " + Plural(stats.outbox_depth, "message") +
+                        " wait in the outbox");
+    }
   }
   for (const SinkInfo& sink : pipeline.sinks()) {
     if (sink.node >= 0) written += flow.nodes()[sink.node].op->stats().rows_written;
@@ -212,6 +225,13 @@ int RunCommand(const RunArgs& args) {
     if (where.rfind("table ", 0) == 0) where += " in " + pipeline.state_database_path();
     if (where != "stdout") logger.Info("results of " + sink.from + ": " + where);
   }
+  return kExitOk;
+}
+
+int SimulateCommand(const SimulateArgs& args) {
+  StderrLogger logger;
+  const Status status = RunSimulation(args, logger);
+  if (!status.ok()) return Fail(logger, status);
   return kExitOk;
 }
 

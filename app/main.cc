@@ -13,12 +13,6 @@ namespace {
 
 constexpr int kExitInvalid = 2;
 
-int NotYet(const char* command) {
-  std::fprintf(stderr, "runnel: error: `runnel %s` is not available in this version yet\n",
-               command);
-  return 1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,8 +45,41 @@ int main(int argc, char** argv) {
       "check", "Validate a pipeline and its device profiles, and print the dataflow graph");
   check->add_option("PIPELINE", check_path, "pipeline file (.toml)")->required();
 
-  CLI::App* simulate = app.add_subcommand("simulate", "Publish simulated device traffic (MQTT)");
-  simulate->allow_extras();
+  runnel::SimulateArgs sim;
+  CLI::App* simulate = app.add_subcommand(
+      "simulate", "Publish realistic traffic of a device fleet to an MQTT broker (or a file)");
+  simulate
+      ->add_option("--profile", sim.profile,
+                   "device profile: NAME in firmware_configs/, or a .toml path")
+      ->required();
+  simulate->add_option("--devices", sim.devices, "number of devices (default 10)");
+  simulate->add_option("--rate", sim.rate, "messages per second, whole fleet (default 10)");
+  simulate->add_option("--duration", sim.duration,
+                       "how long to run, e.g. 30s (default: until stopped)");
+  simulate->add_option("--disorder", sim.disorder,
+                       "event times jitter back by up to this, e.g. 5s");
+  simulate->add_option("--clock-skew", sim.clock_skew,
+                       "device clocks are off by up to this (default 500ms)");
+  simulate->add_option("--late-fraction", sim.late_fraction,
+                       "share of late messages (older than the disorder bound)");
+  simulate->add_option("--duplicate-fraction", sim.duplicate_fraction,
+                       "share of exact redeliveries");
+  simulate->add_option("--malformed-fraction", sim.malformed_fraction,
+                       "share of payloads that do not decode");
+  simulate->add_option("--broker", sim.broker, "broker URI (default tcp://127.0.0.1:1883)");
+  simulate->add_option("--username", sim.username, "broker user name");
+  simulate->add_option("--password-file", sim.password_file,
+                       "broker password file (else RUNNEL_MQTT_PASSWORD)");
+  simulate->add_option("--qos", sim.qos, "QoS 0, 1 or 2 (default 1)");
+  simulate->add_option("--seed", sim.seed,
+                       "random seed: the same seed gives the same messages (default 1)");
+  simulate->add_option("--start", sim.start,
+                       "event time of the first message: epoch ms or ISO 8601 (default now)");
+  simulate->add_option(
+      "--output", sim.output,
+      "write the messages as JSON lines to FILE (- for stdout) instead of publishing");
+  simulate->add_flag("--dry-run", sim.dry_run,
+                     "write the messages to stdout instead of publishing");
   runnel::ExportArgs export_args;
   CLI::App* export_cmd =
       app.add_subcommand("export", "Write a source's stored input log to standard output");
@@ -96,7 +123,7 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) return runnel::RunCommand(run_args);
   if (check->parsed()) return runnel::CheckCommand(check_path);
-  if (simulate->parsed()) return NotYet("simulate");
+  if (simulate->parsed()) return runnel::SimulateCommand(sim);
   if (export_cmd->parsed()) return runnel::ExportCommand(export_args);
   if (help_topic.empty()) {
     std::printf("%s", app.help().c_str());

@@ -2,10 +2,12 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "app/persistence.h"
 #include "app/mqtt_message_decoder.h"
+#include "app/mqtt_sink_builder.h"
 #include "app/profile_decoder.h"
 #include "config/device_profile.h"
 #include "io/file_sink.h"
@@ -87,6 +89,9 @@ class PipelineBuilder {
       StateDatabase* db = pipeline_->state_database_.get();
       flow_.AddStepListener([db] { return db->CommitStep(); });
     }
+    // After the commit: what the step put in the outboxes is durable and may go out.
+    for (MqttSink* sink : mqtt_sinks_)
+      flow_.AddStepListener([sink] { return sink->OnStepCommitted(); });
     return Status::Ok();
   }
 
@@ -696,8 +701,22 @@ class PipelineBuilder {
         }
         break;
       }
-      case SinkKind::kMqtt:
-        return Status::Invalid(where + ": MQTT sinks are not available in this version yet");
+      case SinkKind::kMqtt: {
+        description = DescribeMqttSink(config_, sink);
+        RUNNEL_RETURN_IF_ERROR(
+            MqttSink::Validate(MqttSinkSpecFor(sink), stream.schema).WithContext(where));
+        if (options_.open_io) {
+          const Clock* clock = options_.clock ? options_.clock : &pipeline_->system_clock_;
+          auto mqtt =
+              MakeMqttSink(config_, sink, stream.schema, static_cast<int>(mqtt_sinks_.size()) + 1,
+                           pipeline_->state_database_.get(), &outbox_names_, clock,
+                           options_.logger ? options_.logger : &pipeline_->stderr_logger_);
+          if (!mqtt.ok()) return mqtt.status().WithContext(where);
+          mqtt_sinks_.push_back(mqtt->get());
+          op = std::move(mqtt).value();
+        }
+        break;
+      }
     }
     SinkInfo info{sink.from, description, -1};
     if (op && persistence_) op = persistence_->GateSink(std::move(op));
@@ -727,6 +746,8 @@ class PipelineBuilder {
   std::string mqtt_dir_;                               // <state_dir>/mqtt when running
   std::map<std::string, std::string> missing_status_;  // "<source>_status" -> why absent
   PipelinePersistence* persistence_ = nullptr;  // owned by the pipeline
+  std::vector<MqttSink*> mqtt_sinks_;  // owned by the dataflow
+  std::set<std::string> outbox_names_;
 };
 
 Result<std::unique_ptr<Pipeline>> BuildPipeline(const PipelineConfig& config,

@@ -67,9 +67,11 @@ class Pipeline {
 
  private:
   friend class PipelineBuilder;
+  // Defaults for BuildOptions' clock and logger; they outlive the dataflow's MQTT sinks.
+  SystemClock system_clock_;
+  StderrLogger stderr_logger_;
   std::unique_ptr<StateDatabase> state_database_;  // destroyed after the dataflow's sinks
   std::unique_ptr<RejectSink> rejects_;            // used by MQTT sources; after the database
-  SystemClock system_clock_;
   Dataflow dataflow_;
   std::unique_ptr<PipelinePersistence> persistence_;  // null for batch jobs and `check`
   std::vector<StreamInfo> streams_;

@@ -58,6 +58,13 @@ size_t BinaryTypeSize(BinaryType type) {
   return 0;
 }
 
+double ScaleDivisor(std::optional<double> scale) {
+  if (!scale || std::fabs(*scale) >= 1) return 0;
+  const double inverse = 1.0 / *scale;
+  const double n = std::round(inverse);
+  return std::fabs(inverse - n) <= 1e-9 * std::fabs(n) ? n : 0;
+}
+
 ValueType PayloadField::OutputType() const {
   if (scale || add) return ValueType::kFloat;
   if (binary != BinaryType::kNone) return IsFloatWire(binary) ? ValueType::kFloat : ValueType::kInt;
@@ -83,13 +90,6 @@ struct Plan {
   // decimal (3 * 0.1 is 0.30000000000000004, 3 / 10 is 0.3). Zero: multiply by the scale.
   double divisor = 0;
 };
-
-double DivisorFor(std::optional<double> scale) {
-  if (!scale || std::fabs(*scale) >= 1) return 0;
-  const double inverse = 1.0 / *scale;
-  const double n = std::round(inverse);
-  return std::fabs(inverse - n) <= 1e-9 * std::fabs(n) ? n : 0;
-}
 
 bool IsNumericType(ValueType type) { return type == ValueType::kInt || type == ValueType::kFloat; }
 
@@ -717,7 +717,7 @@ Result<std::unique_ptr<PayloadDecoder>> PayloadDecoder::Create(PayloadSpec spec)
     p.field = f;
     p.column = column;
     p.is_time = is_time;
-    p.divisor = DivisorFor(f.scale);
+    p.divisor = ScaleDivisor(f.scale);
     if (spec.format == PayloadFormat::kJson) p.path = SplitPath(f.path);
     if (spec.format == PayloadFormat::kCsv) {
       p.csv_index =

@@ -38,6 +38,11 @@ Result<BinaryType> ParseBinaryTypeName(std::string_view name);
 // Bytes on the wire: 1, 2, 4 or 8 (0 for kNone).
 size_t BinaryTypeSize(BinaryType type);
 
+// For a scale of 1/N (0.1, 0.01, 0.001), N: dividing by N gives the correctly rounded decimal
+// (3 * 0.1 is 0.30000000000000004, 3 / 10 is 0.3), and multiplying by N inverts it. Zero for
+// other scales, which are applied as they are.
+double ScaleDivisor(std::optional<double> scale);
+
 // One value the payload carries.
 struct PayloadField {
   std::string name;  // the column name

@@ -120,4 +120,33 @@ void AppendJsonValue(std::string& out, const Value& value) {
   }
 }
 
+JsonChangeEncoder::JsonChangeEncoder(const Schema& schema, bool with_diff)
+    : with_diff_(with_diff) {
+  for (const Column& column : schema.columns()) {
+    std::string key = keys_.empty() ? "{" : ",";
+    AppendJsonString(key, column.name);
+    key.push_back(':');
+    keys_.push_back(std::move(key));
+  }
+  diff_key_ = keys_.empty() ? "{\"diff\":" : ",\"diff\":";
+}
+
+void JsonChangeEncoder::Append(std::string& out, const Row& row, int64_t diff) const {
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    out.append(keys_[i]);
+    if (i < row.size()) {
+      AppendJsonValue(out, row[i]);
+    } else {
+      out.append("null");
+    }
+  }
+  if (with_diff_) {
+    out.append(diff_key_);
+    AppendInt(out, diff);
+  } else if (keys_.empty()) {
+    out.push_back('{');
+  }
+  out.push_back('}');
+}
+
 }  // namespace runnel

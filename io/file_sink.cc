@@ -23,7 +23,10 @@ constexpr size_t kFlushThreshold = size_t{1} << 20;
 class FileSink::Impl {
  public:
   Impl(FileSinkSpec spec, UniqueFd fd, int out_fd, const Schema& schema, bool write_header)
-      : spec_(std::move(spec)), fd_(std::move(fd)), out_fd_(out_fd) {
+      : spec_(std::move(spec)),
+        fd_(std::move(fd)),
+        out_fd_(out_fd),
+        json_(schema, spec_.diff_column) {
     buffer_.reserve(kFlushThreshold + 4096);
     if (spec_.format == FileFormat::kCsv) {
       for (size_t i = 0; write_header && i < schema.size(); ++i) {
@@ -31,19 +34,8 @@ class FileSink::Impl {
         AppendCsvString(buffer_, schema.column(i).name);
       }
       if (write_header) buffer_.append(spec_.diff_column ? ",diff\n" : "\n");
-      num_columns_ = schema.size();
-    } else {
-      // Each column's `{"name":` / `,"name":` prefix, built once.
-      for (const Column& column : schema.columns()) {
-        std::string key = json_keys_.empty() ? "{" : ",";
-        AppendJsonString(key, column.name);
-        key.push_back(':');
-        json_keys_.push_back(std::move(key));
-      }
-      json_diff_key_ = json_keys_.empty() ? "{\"diff\":" : ",\"diff\":";
-      if (!spec_.diff_column) json_diff_key_ = json_keys_.empty() ? "{" : "";
-      num_columns_ = schema.size();
     }
+    num_columns_ = schema.size();
   }
 
   void OnChange(const Row& row, Diff diff) {
@@ -59,17 +51,8 @@ class FileSink::Impl {
       }
       buffer_.push_back('\n');
     } else {
-      for (size_t i = 0; i < num_columns_; ++i) {
-        buffer_.append(json_keys_[i]);
-        if (i < n) {
-          AppendJsonValue(buffer_, row[i]);
-        } else {
-          buffer_.append("null");
-        }
-      }
-      buffer_.append(json_diff_key_);
-      if (spec_.diff_column) AppendInt(diff);
-      buffer_.append("}\n");
+      json_.Append(buffer_, row, diff);
+      buffer_.push_back('\n');
     }
     ++rows_written_;
     if (buffer_.size() >= kFlushThreshold) Flush();
@@ -115,8 +98,7 @@ class FileSink::Impl {
   UniqueFd fd_;  // invalid for stdout, which the sink does not own
   int out_fd_;
   size_t num_columns_ = 0;
-  std::vector<std::string> json_keys_;
-  std::string json_diff_key_;
+  JsonChangeEncoder json_;
   std::string buffer_;
   Status error_;
   uint64_t rows_written_ = 0;

@@ -24,7 +24,8 @@ Result<std::optional<std::string>> ReadBrokerPassword(const BrokerOptions& optio
     }
     return std::optional<std::string>(std::move(password));
   }
-  if (const char* env = std::getenv("RUNNEL_MQTT_PASSWORD"); env != nullptr) {
+  if (options.password_env.empty()) return std::optional<std::string>();
+  if (const char* env = std::getenv(options.password_env.c_str()); env != nullptr) {
     return std::optional<std::string>(env);
   }
   return std::optional<std::string>();
@@ -33,8 +34,9 @@ Result<std::optional<std::string>> ReadBrokerPassword(const BrokerOptions& optio
 Result<mqtt::connect_options> MakeConnectOptions(const BrokerOptions& options) {
   const bool secure = options.uri.starts_with("ssl://") || options.uri.starts_with("wss://");
   if (options.tls && !secure) {
-    return Status::Invalid("MQTT broker " + options.uri +
-                           ": tls is set but the URI is not ssl:// or wss:// (use ssl://host:8883)");
+    return Status::Invalid(
+        "MQTT broker " + options.uri +
+        ": tls is set but the URI is not ssl:// or wss:// (use ssl://host:8883)");
   }
   mqtt::connect_options_builder builder;
   builder.mqtt_version(options.version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1)
@@ -77,8 +79,7 @@ Result<std::unique_ptr<mqtt::async_client>> MakeBrokerClient(const BrokerOptions
   try {
     const mqtt::create_options create(options.version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
     if (persistence_dir.empty()) {
-      return std::make_unique<mqtt::async_client>(options.uri, options.client_id, create,
-                                                  nullptr);
+      return std::make_unique<mqtt::async_client>(options.uri, options.client_id, create, nullptr);
     }
     std::error_code ec;
     std::filesystem::create_directories(persistence_dir, ec);

@@ -26,7 +26,9 @@ struct BrokerOptions {
   std::string uri = "tcp://127.0.0.1:1883";  // tcp:// ssl:// ws:// wss://
   std::string client_id = "runnel";
   std::optional<std::string> username;
-  std::optional<std::string> password_file;  // else RUNNEL_MQTT_PASSWORD, else none
+  std::optional<std::string> password_file;  // else the password_env variable, else none
+  // Empty: no fallback to the environment (an uplink broker must not get the local password).
+  std::string password_env = "RUNNEL_MQTT_PASSWORD";
   std::optional<BrokerTls> tls;
   int version = 5;  // 3 (3.1.1) or 5
   // false: a persistent session, so the broker keeps what arrives while Runnel is away.
@@ -36,8 +38,9 @@ struct BrokerOptions {
   std::chrono::seconds max_reconnect_delay{30};
 };
 
-// Reads the password: password_file (trailing newline dropped), else the RUNNEL_MQTT_PASSWORD
-// environment variable, else none. The password is never logged or put in a message.
+// Reads the password: password_file (trailing newline dropped), else the environment variable
+// named by password_env (RUNNEL_MQTT_PASSWORD), else none. The password is never logged or put
+// in a message.
 Result<std::optional<std::string>> ReadBrokerPassword(const BrokerOptions& options);
 
 // Paho connect options for `options`, with the password already read. Automatic reconnect with

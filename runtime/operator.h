@@ -45,6 +45,12 @@ struct OperatorStats {
   uint64_t state_entries = 0;  // windows/keys/rows currently held
   uint64_t rows_written = 0;   // sinks: changes written
   uint64_t duplicates = 0;     // dedup: records dropped as duplicates
+  // MQTT sinks (SPEC §4): messages waiting in the outbox, dropped because it was full
+  // (outbox_limit), taken by the broker, and changes with no topic to go to (null topic field).
+  uint64_t outbox_depth = 0;
+  uint64_t outbox_overflow = 0;
+  uint64_t messages_delivered = 0;
+  uint64_t messages_unpublishable = 0;
 };
 
 class Operator {
