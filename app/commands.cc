@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "app/dashboard.h"
 #include "app/pipeline_builder.h"
 #include "config/pipeline_config.h"
 #include "runtime/logger.h"
@@ -77,6 +78,17 @@ int RunCommand(const RunArgs& args) {
   Pipeline& pipeline = **built;
   Dataflow& flow = pipeline.dataflow();
 
+  // A batch run (every source static) is over before anyone could look: no dashboard.
+  bool batch = true;
+  for (const Dataflow::Node& node : flow.nodes())
+    batch = batch && (!node.source || node.source->bounded());
+  std::unique_ptr<Dashboard> dashboard;
+  if (!args.no_dashboard && !batch) {
+    auto serving = Dashboard::Start(pipeline, config->dashboard, logger);
+    if (!serving.ok()) return Fail(logger, serving.status());
+    dashboard = std::move(serving).value();
+  }
+
   SchedulerOptions scheduler;
   scheduler.batch_size = static_cast<size_t>(config->runtime.batch_size);
   Status status;
@@ -86,6 +98,7 @@ int RunCommand(const RunArgs& args) {
     StopSignal stop([&flow](int) { flow.RequestStop(); });
     status = flow.Run(scheduler);
   }
+  dashboard.reset();
   if (!status.ok()) {
     // Whatever stops a run that has started (bad data with on_error = "fail", a full disk) is
     // a runtime failure, even when the cause is invalid input.

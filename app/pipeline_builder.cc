@@ -540,7 +540,8 @@ class PipelineBuilder {
 
   void AddStream(const std::string& name, const std::string& kind, const std::string& description,
                  std::vector<std::string> inputs, Stream stream) {
-    pipeline_->streams_.push_back({name, kind, description, std::move(inputs), stream.schema});
+    pipeline_->streams_.push_back(
+        {name, kind, description, std::move(inputs), stream.schema, stream.port});
     streams_.emplace(name, std::move(stream));
   }
 

@@ -35,6 +35,7 @@ struct StreamInfo {
   std::string description;  // e.g. "file static csv data/a.csv", "window tumbling 1m by device"
   std::vector<std::string> inputs;
   Schema schema;
+  PortRef port;  // where the stream's changes come out of the dataflow
 };
 
 struct SinkInfo {
