@@ -112,6 +112,7 @@ async function loadView(name) {
   state.applied = doc.sequence;
   const measure = document.getElementById("measure");
   const numeric = doc.columns.filter((c) => (c.type === "int" || c.type === "float") && !/^(window_start|window_end|ts|time)$/.test(c.name));
+  numeric.sort((a, b) => (a.type === "float" ? 0 : 1) - (b.type === "float" ? 0 : 1));
   measure.innerHTML = numeric.map((c) => `<option>${esc(c.name)}</option>`).join("");
   measure.onchange = () => drawView();
   drawView();
