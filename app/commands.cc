@@ -85,8 +85,17 @@ int RunCommand(const RunArgs& args) {
   std::unique_ptr<Dashboard> dashboard;
   if (!args.no_dashboard && !batch) {
     auto serving = Dashboard::Start(pipeline, config->dashboard, logger);
-    if (!serving.ok()) return Fail(logger, serving.status());
-    dashboard = std::move(serving).value();
+    // A pipeline without a [dashboard] section gets one on the default address if it is free;
+    // a run must not fail because another process holds that port. A configured one must work.
+    const bool configured = config->dashboard.where.line > 0;
+    if (!serving.ok() && (configured || serving.status().code() != StatusCode::kIoError)) {
+      return Fail(logger, serving.status());
+    }
+    if (serving.ok()) {
+      dashboard = std::move(serving).value();
+    } else {
+      logger.Warning(serving.status().message() + "; the run goes on without a dashboard");
+    }
   }
 
   SchedulerOptions scheduler;

@@ -64,6 +64,10 @@ Result<std::unique_ptr<Dashboard>> Dashboard::Start(Pipeline& pipeline,
       PrivateTag(), pipeline,
       std::make_unique<Telemetry>(std::move(streams), std::move(sinks), ChangeFeed::Limits{}));
 
+  // Serving first: when that fails, nothing of the dashboard is left in the dataflow.
+  dashboard->Publish();
+  RUNNEL_ASSIGN_OR_RETURN(dashboard->server_,
+                          DashboardServer::Start(options, *dashboard->telemetry_, logger));
   Dataflow& flow = pipeline.dataflow();
   for (const StreamInfo& s : pipeline.streams()) {
     flow.AddOperator("dashboard tap '" + s.name + "'",
@@ -78,10 +82,6 @@ Result<std::unique_ptr<Dashboard>> Dashboard::Start(Pipeline& pipeline,
     }
     return Status::Ok();
   });
-  dashboard->Publish();
-
-  RUNNEL_ASSIGN_OR_RETURN(dashboard->server_,
-                          DashboardServer::Start(options, *dashboard->telemetry_, logger));
   logger.Info("dashboard: " + dashboard->server_->url());
   return dashboard;
 }

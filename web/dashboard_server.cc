@@ -1,11 +1,18 @@
 #include "web/dashboard_server.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <exception>
+#include <thread>
 #include <vector>
 
 #include "web/api_documents.h"
@@ -106,6 +113,11 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(
   const int n = mg_get_server_ports(server->context_, 4, ports);
   const std::string host = listen.substr(0, listen.rfind(':'));
   const int port = n > 0 ? ports[0].port : 0;
+  server->port_ = port;
+  const std::string wake_host = host == "0.0.0.0" ? "127.0.0.1" : host;
+  in_addr wake{};
+  server->listen_address_ =
+      inet_pton(AF_INET, wake_host.c_str(), &wake) == 1 ? wake.s_addr : htonl(INADDR_LOOPBACK);
   server->url_ = std::string(tls ? "https://" : "http://") +
                  (host == "0.0.0.0" ? "127.0.0.1" : host) + ":" + std::to_string(port) + "/";
   return server;
@@ -117,9 +129,34 @@ DashboardServer::DashboardServer(PrivateTag, const DashboardServerOptions& optio
 
 DashboardServer::~DashboardServer() {
   // mg_stop closes every connection (WebSocket close handlers remove their clients) and joins
-  // CivetWeb's threads; then no callback can reach this object.
-  if (context_ != nullptr) mg_stop(context_);
+  // CivetWeb's threads; then no callback can reach this object. Its listening thread only
+  // notices the stop when poll() returns, which it does after 2 s unless a connection wakes it:
+  // connecting to ourselves makes a run end at once.
+  if (context_ != nullptr) {
+    std::atomic<bool> stopped{false};
+    std::thread stopper([this, &stopped] {
+      mg_stop(context_);
+      stopped = true;
+    });
+    while (!stopped) {
+      WakeListener();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    stopper.join();
+  }
   live_.reset();
+}
+
+void DashboardServer::WakeListener() const {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port_));
+  address.sin_addr.s_addr = listen_address_;
+  // Failure is fine: the listener may already be closed.
+  (void)connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+  close(fd);
 }
 
 int DashboardServer::OnLogMessage(const mg_connection* conn, const char* message) {

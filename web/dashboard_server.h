@@ -80,6 +80,8 @@ class DashboardServer {
   bool Authorize(const Request& request, int* status);
   bool HasValidToken(const mg_connection* conn) const;
   int InitTls(void* ssl_ctx);
+  // Connects to the listening socket, so that CivetWeb's poll() returns (see the destructor).
+  void WakeListener() const;
 
   const DashboardServerOptions options_;
   const Telemetry& telemetry_;
@@ -88,7 +90,9 @@ class DashboardServer {
   std::unique_ptr<LiveUpdates> live_;
   mg_context* context_ = nullptr;
   std::string url_;
-  std::mutex mu_;  // guards what follows
+  int port_ = 0;
+  uint32_t listen_address_ = 0;  // network byte order
+  std::mutex mu_;                // guards what follows
   std::string last_civetweb_error_;
   std::map<const mg_connection*, LiveConnection> live_connections_;
 };

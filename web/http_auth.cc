@@ -1,6 +1,7 @@
 #include "web/http_auth.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace runnel {
 
@@ -29,15 +30,12 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 std::optional<std::string_view> BearerToken(std::string_view authorization) {
   authorization = Trim(authorization);
-  constexpr std::string_view kScheme = "Bearer ";
+  constexpr std::string_view kScheme = "bearer ";  // schemes are case-insensitive (RFC 7235)
   if (authorization.size() < kScheme.size()) return std::nullopt;
   for (size_t i = 0; i < kScheme.size(); ++i) {
-    const char c = authorization[i];
-    const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    const char want = kScheme[i] >= 'A' && kScheme[i] <= 'Z'
-                          ? static_cast<char>(kScheme[i] - 'A' + 'a')
-                          : kScheme[i];
-    if (lower != want) return std::nullopt;
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) {
+      return std::nullopt;
+    }
   }
   return Trim(authorization.substr(kScheme.size()));
 }
