@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "app/dashboard.h"
 #include "app/pipeline_builder.h"
 #include "app/simulate_command.h"
 #include "config/pipeline_config.h"
@@ -147,6 +148,26 @@ int RunCommand(const RunArgs& args) {
   Dataflow& flow = pipeline.dataflow();
   if (Status restored = pipeline.Restore(); !restored.ok()) return Fail(logger, restored);
 
+  // A batch run (every source static) is over before anyone could look: no dashboard.
+  bool batch = true;
+  for (const Dataflow::Node& node : flow.nodes())
+    batch = batch && (!node.source || node.source->bounded());
+  std::unique_ptr<Dashboard> dashboard;
+  if (!args.no_dashboard && !batch) {
+    auto serving = Dashboard::Start(pipeline, config->dashboard, logger);
+    // A pipeline without a [dashboard] section gets one on the default address if it is free;
+    // a run must not fail because another process holds that port. A configured one must work.
+    const bool configured = config->dashboard.where.line > 0;
+    if (!serving.ok() && (configured || serving.status().code() != StatusCode::kIoError)) {
+      return Fail(logger, serving.status());
+    }
+    if (serving.ok()) {
+      dashboard = std::move(serving).value();
+    } else {
+      logger.Warning(serving.status().message() + "; the run goes on without a dashboard");
+    }
+  }
+
   SchedulerOptions scheduler;
   scheduler.batch_size = static_cast<size_t>(config->runtime.batch_size);
   Status status;
@@ -156,6 +177,7 @@ int RunCommand(const RunArgs& args) {
     StopSignal stop([&flow](int) { flow.RequestStop(); });
     status = flow.Run(scheduler);
   }
+  dashboard.reset();
   if (!status.ok()) {
     // Whatever stops a run that has started (bad data with on_error = "fail", a full disk) is
     // a runtime failure, even when the cause is invalid input.

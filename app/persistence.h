@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,11 @@ class PipelinePersistence {
   // Registers the step listeners: record the step and checkpoint when due (on stop too, so
   // that SIGTERM checkpoints), commit the step transaction, then tell the sources.
   void InstallStepListeners();
+  std::optional<Timestamp> last_checkpoint_time() const {
+    if (last_checkpoint_at_ == kMinTime) return std::nullopt;
+    return last_checkpoint_at_;
+  }
+
   // Restores the checkpoint and re-runs the steps after it. Call after the graph is complete,
   // before Dataflow::Run. Invalid: a view whose definition changed (names it, with options).
   Status Recover();

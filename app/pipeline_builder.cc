@@ -5,9 +5,9 @@
 #include <set>
 #include <sstream>
 
-#include "app/persistence.h"
 #include "app/mqtt_message_decoder.h"
 #include "app/mqtt_sink_builder.h"
+#include "app/persistence.h"
 #include "app/profile_decoder.h"
 #include "config/device_profile.h"
 #include "io/file_sink.h"
@@ -730,7 +730,8 @@ class PipelineBuilder {
 
   void AddStream(const std::string& name, const std::string& kind, const std::string& description,
                  std::vector<std::string> inputs, Stream stream) {
-    pipeline_->streams_.push_back({name, kind, description, std::move(inputs), stream.schema});
+    pipeline_->streams_.push_back(
+        {name, kind, description, std::move(inputs), stream.schema, stream.port});
     streams_.emplace(name, std::move(stream));
   }
 
@@ -745,8 +746,8 @@ class PipelineBuilder {
   std::optional<ProfileCodec> mqtt_codec_;             // profiled sources only
   std::string mqtt_dir_;                               // <state_dir>/mqtt when running
   std::map<std::string, std::string> missing_status_;  // "<source>_status" -> why absent
-  PipelinePersistence* persistence_ = nullptr;  // owned by the pipeline
-  std::vector<MqttSink*> mqtt_sinks_;  // owned by the dataflow
+  PipelinePersistence* persistence_ = nullptr;         // owned by the pipeline
+  std::vector<MqttSink*> mqtt_sinks_;                  // owned by the dataflow
   std::set<std::string> outbox_names_;
 };
 
@@ -759,6 +760,11 @@ Result<std::unique_ptr<Pipeline>> BuildPipeline(const PipelineConfig& config,
 }
 
 Status Pipeline::Restore() { return persistence_ ? persistence_->Recover() : Status::Ok(); }
+
+std::optional<Timestamp> Pipeline::last_checkpoint_time() const {
+  if (!persistence_) return std::nullopt;
+  return persistence_->last_checkpoint_time();
+}
 
 std::string Pipeline::DescribeGraph() const {
   std::ostringstream out;

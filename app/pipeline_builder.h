@@ -39,6 +39,7 @@ struct StreamInfo {
   std::string description;  // e.g. "file static csv data/a.csv", "window tumbling 1m by device"
   std::vector<std::string> inputs;
   Schema schema;
+  PortRef port;  // where the stream's changes come out of the dataflow
 };
 
 struct SinkInfo {
@@ -64,6 +65,8 @@ class Pipeline {
 
   // Restores the last checkpoint, if any (SPEC §6). Call once, before running the dataflow.
   Status Restore();
+  // Gateway-clock time of the last checkpoint this run took or restored; none for batch jobs.
+  std::optional<Timestamp> last_checkpoint_time() const;
 
  private:
   friend class PipelineBuilder;

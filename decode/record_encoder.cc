@@ -120,8 +120,7 @@ void AppendJsonValue(std::string& out, const Value& value) {
   }
 }
 
-JsonChangeEncoder::JsonChangeEncoder(const Schema& schema, bool with_diff)
-    : with_diff_(with_diff) {
+JsonChangeEncoder::JsonChangeEncoder(const Schema& schema, bool with_diff) : with_diff_(with_diff) {
   for (const Column& column : schema.columns()) {
     std::string key = keys_.empty() ? "{" : ",";
     AppendJsonString(key, column.name);

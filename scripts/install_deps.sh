@@ -8,14 +8,20 @@ packages=(
   libpaho-mqttpp-dev libpaho-mqtt-dev libasio-dev libsqlite3-dev sqlite3 libmimalloc-dev
   libcivetweb-dev civetweb doctest-dev libtomlplusplus-dev libsimdjson-dev libcli11-dev
   python3 python3-pandas python3-paho-mqtt
-  mosquitto mosquitto-clients openssl
+  mosquitto mosquitto-clients openssl libssl-dev
   clang libclang-rt-14-dev
+  chromium wrk
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm (the dashboard's build fetches uPlot, the browser test playwright-core): Debian's
+# unless some other node is installed already (its own npm would conflict with Debian's).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
