@@ -1,5 +1,6 @@
 #include "app/persistence.h"
 
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -8,14 +9,27 @@
 
 namespace runnel {
 
-// Mutes a sink while recovery re-runs steps whose output the sink already received.
+// Mutes a sink while recovery re-runs steps whose output the sink already received, and
+// records what it passes on in a final step, so that a later run can retract it (backfill).
 class SinkGate final : public Operator {
  public:
+  struct Change {
+    Row row;
+    Timestamp time;
+    Diff diff;
+  };
+
   explicit SinkGate(std::unique_ptr<Operator> sink) : sink_(std::move(sink)) {}
   void set_muted(bool muted) { muted_ = muted; }
+  void set_recording(bool recording) { recording_ = recording; }
+  std::vector<Change> TakeRecorded() { return std::exchange(recorded_, {}); }
+  // Retracts a change an earlier run's final step made.
+  void Undo(const Row& row, Timestamp time, Diff diff) { sink_->OnChange(0, row, time, -diff); }
 
   void OnChange(int port, const Row& row, Timestamp time, Diff diff) override {
-    if (!muted_) sink_->OnChange(port, row, time, diff);
+    if (muted_) return;
+    if (recording_) recorded_.push_back({row, time, diff});
+    sink_->OnChange(port, row, time, diff);
   }
   Status Advance(std::span<const Timestamp> input_watermarks,
                  Timestamp* output_watermark) override {
@@ -27,6 +41,8 @@ class SinkGate final : public Operator {
  private:
   std::unique_ptr<Operator> sink_;
   bool muted_ = false;
+  bool recording_ = false;
+  std::vector<Change> recorded_;
 };
 
 // Appends every record a source emits to the input log, tagged with the running step.
@@ -154,15 +170,50 @@ Status PipelinePersistence::BeforeCommit() {
     changed_since_checkpoint_ = true;
   }
   const Timestamp now = options_.clock->NowMillis();
-  const bool due =
-      last_checkpoint_step_ < 0 ||
-      (changed_since_checkpoint_ &&
-       (now - last_checkpoint_at_ >= options_.checkpoint_interval || flow_->stop_requested()));
+  if (recording_final_) {
+    // The final step: its results are recorded, not checkpointed, so that a run over grown
+    // input restores the state before them and retracts them (SPEC §6 backfill).
+    RUNNEL_RETURN_IF_ERROR(SaveFinalChanges(step));
+    recording_final_ = false;
+    return Status::Ok();
+  }
+  const bool finish_next = flow_->finish_pending();
+  const bool due = last_checkpoint_step_ < 0 || finish_next ||
+                   (changed_since_checkpoint_ &&
+                    (ClockElapsed(now, last_checkpoint_at_) >= options_.checkpoint_interval ||
+                     flow_->stop_requested()));
   if (due) {
     RUNNEL_RETURN_IF_ERROR(Checkpoint(step));
     last_checkpoint_at_ = now;
   }
+  if (finish_next) {
+    recording_final_ = true;
+    for (SinkGate* gate : gates_) gate->set_recording(true);
+  }
   return Status::Ok();
+}
+
+Status PipelinePersistence::SaveFinalChanges(int64_t step) {
+  const std::vector<std::string> keys = NodeKeys(*flow_);
+  std::vector<FinalChange> changes;
+  for (SinkGate* gate : gates_) {
+    gate->set_recording(false);
+    const std::string& sink = keys[NodeOf(gate)];
+    for (SinkGate::Change& change : gate->TakeRecorded()) {
+      SnapshotWriter record;
+      record.WriteRow(change.row);
+      changes.push_back({step, sink, change.time, change.diff, record.Release()});
+    }
+  }
+  return store_->SaveFinalChanges(changes);
+}
+
+size_t PipelinePersistence::NodeOf(const Operator* op) const {
+  const std::vector<Dataflow::Node>& nodes = flow_->nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].op.get() == op) return i;
+  }
+  return nodes.size();
 }
 
 Status PipelinePersistence::Checkpoint(int64_t step) {
@@ -185,6 +236,8 @@ Status PipelinePersistence::Checkpoint(int64_t step) {
   }
   RUNNEL_RETURN_IF_ERROR(store_->SaveCheckpoint(entries));
   RUNNEL_RETURN_IF_ERROR(store_->DeleteStepsThrough(step));
+  // Final results recorded before this checkpoint are part of its state now.
+  RUNNEL_RETURN_IF_ERROR(store_->ClearFinalChanges());
   const Timestamp now = options_.clock->NowMillis();
   RUNNEL_ASSIGN_OR_RETURN(int64_t pruned,
                           log_->DeleteArrivedBefore(now - options_.log_retention, step));
@@ -227,7 +280,14 @@ Status PipelinePersistence::Recover() {
   }
   last_checkpoint_step_ = checkpoint_step;
   last_checkpoint_at_ = options_.clock->NowMillis();
-  RUNNEL_RETURN_IF_ERROR(ReplaySteps(checkpoint_step));
+  RUNNEL_ASSIGN_OR_RETURN(std::vector<FinalChange> finals, store_->LoadFinalChanges());
+  // The last run ended with a final step after the checkpoint: re-run the steps before it,
+  // then retract its results; this run finalizes again over whatever input it adds.
+  const int64_t final_step = finals.empty() ? 0 : finals.front().step;
+  const bool refinalize = final_step > checkpoint_step;
+  RUNNEL_RETURN_IF_ERROR(ReplaySteps(
+      checkpoint_step, refinalize ? final_step - 1 : std::numeric_limits<int64_t>::max()));
+  if (refinalize) RUNNEL_RETURN_IF_ERROR(UndoFinalChanges(finals));
 
   RUNNEL_ASSIGN_OR_RETURN(std::vector<SourcePositionEntry> positions, store_->LoadPositions());
   last_positions_.assign(nodes.size(), std::string());
@@ -244,8 +304,27 @@ Status PipelinePersistence::Recover() {
   return Status::Ok();
 }
 
-Status PipelinePersistence::ReplaySteps(int64_t after_step) {
+Status PipelinePersistence::UndoFinalChanges(const std::vector<FinalChange>& finals) {
+  const std::vector<std::string> keys = NodeKeys(*flow_);
+  std::map<std::string, SinkGate*> gate_of;
+  for (SinkGate* gate : gates_) gate_of[keys[NodeOf(gate)]] = gate;
+  for (const FinalChange& change : finals) {
+    auto gate = gate_of.find(change.sink);
+    if (gate == gate_of.end()) continue;  // a sink no longer in the pipeline
+    RUNNEL_ASSIGN_OR_RETURN(SnapshotReader reader, SnapshotReader::Open(change.record));
+    Row row;
+    RUNNEL_RETURN_IF_ERROR(reader.ReadRow("final result", &row).WithContext(db_->path()));
+    gate->second->Undo(row, change.time, change.diff);
+  }
+  options_.logger->Info("continuing after the last run: " + std::to_string(finals.size()) +
+                        " final results are retracted and computed again with the input added "
+                        "since");
+  return store_->ClearFinalChanges();
+}
+
+Status PipelinePersistence::ReplaySteps(int64_t after_step, int64_t through_step) {
   RUNNEL_ASSIGN_OR_RETURN(std::vector<StepEntry> steps, store_->LoadSteps(after_step));
+  while (!steps.empty() && steps.back().step > through_step) steps.pop_back();
   if (steps.empty()) {
     flow_->SetStep(after_step);
     return Status::Ok();

@@ -4,7 +4,10 @@
 // the step's transaction together with the table sinks. At start it restores the last
 // checkpoint, re-runs the logged steps after it with the sinks muted (their effects were
 // committed already), and lets the sources continue from their positions: tables are exactly
-// once, file and MQTT sinks at least once. Static-only pipelines (batch jobs) start over.
+// once, file and MQTT sinks at least once. Bounded (static) sources finish in a step of their
+// own: the state before it is checkpointed and its results recorded, so that a run over grown
+// input restores that state, retracts those results, reads only the new input and finalizes
+// again: the same results as a run from scratch (backfill).
 // Threading: engine thread only.
 #pragma once
 
@@ -68,7 +71,11 @@ class PipelinePersistence {
   Status BeforeCommit();
   Status Checkpoint(int64_t step);
   std::string EncodeSourceWatermarks() const;
-  Status ReplaySteps(int64_t after_step);
+  // Re-runs the logged steps in (after_step, through_step].
+  Status ReplaySteps(int64_t after_step, int64_t through_step);
+  Status SaveFinalChanges(int64_t step);
+  Status UndoFinalChanges(const std::vector<FinalChange>& finals);
+  size_t NodeOf(const Operator* op) const;  // index of op's node
 
   StateDatabase* db_;
   Dataflow* flow_;
@@ -83,6 +90,7 @@ class PipelinePersistence {
   std::vector<std::string> last_positions_;  // per source node, as last saved
   std::string last_watermarks_;
   bool changed_since_checkpoint_ = false;
+  bool recording_final_ = false;  // the running step is the final one (bounded sources end)
   Timestamp last_checkpoint_at_ = kMinTime;
   int64_t last_checkpoint_step_ = -1;
 };

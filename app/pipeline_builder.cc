@@ -144,7 +144,8 @@ class PipelineBuilder {
     if (config_.runtime.durability == Durability::kPower) {
       RUNNEL_RETURN_IF_ERROR(pipeline_->state_database_->SetSyncEveryCommit(true));
     }
-    if (!Streaming()) return Status::Ok();
+    if (!Streaming() && !config_.runtime.backfill) return Status::Ok();
+    flow_.SetFinishInOwnStep(config_.runtime.backfill);
     PersistenceOptions persistence;
     persistence.checkpoint_interval = config_.runtime.checkpoint_interval;
     persistence.log_retention = config_.runtime.log_retention;
@@ -158,7 +159,7 @@ class PipelineBuilder {
 
   // Whether the pipeline runs until stopped (some source is MQTT or a replayed or followed
   // file): such a run is checkpointed and restarts where it stopped. A batch job, whose
-  // sources are all static, starts over on every run.
+  // sources are all static, starts over on every run unless [runtime] backfill is set.
   bool Streaming() const {
     for (const SourceConfig& source : config_.sources) {
       if (ReplayPath(source.name)) continue;

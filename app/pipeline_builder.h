@@ -65,7 +65,7 @@ class Pipeline {
 
   // Restores the last checkpoint, if any (SPEC §6). Call once, before running the dataflow.
   Status Restore();
-  // Gateway-clock time of the last checkpoint this run took or restored; none for batch jobs.
+  // Gateway-clock time of the last checkpoint this run took or restored.
   std::optional<Timestamp> last_checkpoint_time() const;
 
  private:
@@ -76,7 +76,7 @@ class Pipeline {
   std::unique_ptr<StateDatabase> state_database_;  // destroyed after the dataflow's sinks
   std::unique_ptr<RejectSink> rejects_;            // used by MQTT sources; after the database
   Dataflow dataflow_;
-  std::unique_ptr<PipelinePersistence> persistence_;  // null for batch jobs and `check`
+  std::unique_ptr<PipelinePersistence> persistence_;  // null for `check` and batch jobs without backfill
   std::vector<StreamInfo> streams_;
   std::vector<SinkInfo> sinks_;
   std::string state_database_path_;

@@ -56,6 +56,7 @@ Status Dataflow::RunStep(const SchedulerOptions& options, bool* all_finished, bo
         break;
       }
     }
+    if (drain && finish_in_own_step_) continue;
     // A restored run keeps the watermark it had: a restarted source knows only what it
     // read since (the max equals what it would report having read everything).
     node.output_watermark = std::max(node.output_watermark, node.source->watermark());
@@ -98,6 +99,16 @@ Status Dataflow::AdvanceAll() {
     node.output_watermark = std::max(node.output_watermark, out);
   }
   return Status::Ok();
+}
+
+bool Dataflow::finish_pending() const {
+  for (const Node& node : nodes_) {
+    if (node.source && node.source->bounded() && node.source->watermark() == kMaxTime &&
+        node.output_watermark != kMaxTime) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void Dataflow::RequestStop() {

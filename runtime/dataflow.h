@@ -76,8 +76,12 @@ class Dataflow {
   void RestoreWatermark(int node, Timestamp watermark) {
     nodes_[node].output_watermark = watermark;
   }
-  // Recovery: bounded sources were drained by an earlier run; do not drain them again first.
-  void SkipFirstStepDrain() { first_step_done_ = true; }
+  // Backfill (SPEC §6): bounded sources are drained in the first step as always, but their
+  // +inf watermark only takes effect in the next step, so that the state after all input and
+  // before the final results can be checkpointed; a later run over grown input restores it.
+  void SetFinishInOwnStep(bool on) { finish_in_own_step_ = on; }
+  // Whether a drained bounded source's +inf watermark is held for the next step.
+  bool finish_pending() const;
   // The number of the step running now (or last run), counting from 1; SetStep continues the
   // numbering of a restored run.
   int64_t step() const { return step_; }
@@ -104,6 +108,7 @@ class Dataflow {
   std::mutex stop_mu_;  // with stop_cv_: wakes an idle engine at once on RequestStop()
   std::condition_variable stop_cv_;
   bool first_step_done_ = false;
+  bool finish_in_own_step_ = false;
   int64_t step_ = 0;
 };
 

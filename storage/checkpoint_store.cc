@@ -123,6 +123,48 @@ Status CheckpointStore::DeleteStepsThrough(int64_t step) {
   return erase.Run();
 }
 
+Status CheckpointStore::SaveFinalChanges(const std::vector<FinalChange>& changes) {
+  RUNNEL_RETURN_IF_ERROR(ClearFinalChanges());
+  RUNNEL_ASSIGN_OR_RETURN(
+      SqliteStatement insert,
+      SqliteStatement::Prepare(db_->handle(),
+                               "INSERT INTO runnel_final_changes (step, sink, time, diff, record) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5)",
+                               SqliteContext(db_->path(), "record the final step's changes")));
+  for (const FinalChange& change : changes) {
+    RUNNEL_RETURN_IF_ERROR(insert.BindInt(1, change.step));
+    RUNNEL_RETURN_IF_ERROR(insert.BindText(2, change.sink));
+    RUNNEL_RETURN_IF_ERROR(insert.BindInt(3, change.time));
+    RUNNEL_RETURN_IF_ERROR(insert.BindInt(4, change.diff));
+    RUNNEL_RETURN_IF_ERROR(insert.BindBlob(5, change.record));
+    RUNNEL_RETURN_IF_ERROR(insert.Run());
+    insert.ClearBindings();
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<FinalChange>> CheckpointStore::LoadFinalChanges() {
+  RUNNEL_ASSIGN_OR_RETURN(
+      SqliteStatement query,
+      SqliteStatement::Prepare(db_->handle(),
+                               "SELECT step, sink, time, diff, record FROM runnel_final_changes "
+                               "ORDER BY seq",
+                               SqliteContext(db_->path(), "read the final step's changes")));
+  std::vector<FinalChange> out;
+  while (true) {
+    RUNNEL_ASSIGN_OR_RETURN(bool has_row, query.Step());
+    if (!has_row) return out;
+    out.push_back({query.ColumnInt(0), query.ColumnText(1), query.ColumnInt(2), query.ColumnInt(3),
+                   std::string(query.ColumnBlob(4))});
+  }
+}
+
+Status CheckpointStore::ClearFinalChanges() {
+  RUNNEL_RETURN_IF_ERROR(db_->EnsureTransaction());
+  return SqliteExec(db_->handle(), "DELETE FROM runnel_final_changes",
+                    SqliteContext(db_->path(), "forget the final step's changes"));
+}
+
 Result<int64_t> CheckpointStore::LastStep() {
   RUNNEL_ASSIGN_OR_RETURN(
       SqliteStatement query,

@@ -34,6 +34,14 @@ struct SourcePositionEntry {
   std::string position;
 };
 
+struct FinalChange {
+  int64_t step = 0;
+  std::string sink;
+  Timestamp time = 0;
+  int64_t diff = 0;
+  std::string record;
+};
+
 struct StepEntry {
   int64_t step = 0;
   std::string watermarks;
@@ -64,6 +72,11 @@ class CheckpointStore {
   Result<std::vector<StepEntry>> LoadSteps(int64_t after_step);
   // Forgets steps at or before `step` (they are inside the checkpoint).
   Status DeleteStepsThrough(int64_t step);
+  // Replaces the recorded final-step changes (`runnel_final_changes`).
+  Status SaveFinalChanges(const std::vector<FinalChange>& changes);
+  Result<std::vector<FinalChange>> LoadFinalChanges();
+  Status ClearFinalChanges();
+
   // The last committed step (0 when none).
   Result<int64_t> LastStep();
 

@@ -42,6 +42,10 @@ constexpr std::string_view kToVersion2[] = {
     // Every committed step that changed something, with its sources' watermarks, so that
     // recovery re-runs the steps after the checkpoint exactly as they ran.
     "CREATE TABLE runnel_steps (step INTEGER PRIMARY KEY, watermarks BLOB NOT NULL)",
+    // The sink changes of a run's final step (bounded sources reaching +inf), kept so that a
+    // later run over grown input can retract them and finalize again (backfill).
+    "CREATE TABLE runnel_final_changes (seq INTEGER PRIMARY KEY, step INTEGER NOT NULL, sink "
+    "TEXT NOT NULL, time INTEGER NOT NULL, diff INTEGER NOT NULL, record BLOB NOT NULL)",
     // Where each source is in its input as of step `step` (written every step).
     "CREATE TABLE runnel_source_positions (source TEXT PRIMARY KEY, step INTEGER NOT NULL, "
     "position BLOB NOT NULL)",

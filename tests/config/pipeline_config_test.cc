@@ -535,7 +535,7 @@ TEST_CASE("unknown keys are refused at every level with a suggestion") {
         "p.toml:2: runtime: unknown key 'state_dri' (did you mean 'state_dir'?)");
   CHECK(ErrorOf("[runtime]\nhome = \"x\"\n") ==
         "p.toml:2: runtime: unknown key 'home' (allowed keys: state_dir, checkpoint_interval, "
-        "log_retention, durability, batch_size)");
+        "log_retention, durability, batch_size, backfill)");
   CHECK(ErrorOf(WithSource(R"x(
 [[view]]
 name = "v"
