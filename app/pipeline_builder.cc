@@ -243,6 +243,14 @@ class PipelineBuilder {
     } else {
       node = std::make_unique<PlaceholderSource>();
     }
+    return AddSourceNode(source, where, std::move(node), schema, description);
+  }
+
+  // Adds the source's node, its input log (unbounded sources of a persisted pipeline) and, for
+  // MQTT sources, its device status view.
+  Status AddSourceNode(const SourceConfig& source, const std::string& where,
+                       std::unique_ptr<Source> node, const Schema& schema,
+                       const std::string& description) {
     const bool log = persistence_ && !node->bounded();
     const int index = flow_.AddSource("source '" + source.name + "'", std::move(node));
     if (log) RUNNEL_RETURN_IF_ERROR(persistence_->LogSource(index, source.name, schema));
@@ -262,12 +270,7 @@ class PipelineBuilder {
     } else {
       node = std::make_unique<PlaceholderSource>();
     }
-    const bool log = persistence_ && !node->bounded();
-    const int index = flow_.AddSource("source '" + source.name + "'", std::move(node));
-    if (log) RUNNEL_RETURN_IF_ERROR(persistence_->LogSource(index, source.name, schema));
-    AddStream(source.name, "source", mqtt_description_, {}, {{index, 0}, schema, {}, false});
-    AddStatusView(source, where);
-    return Status::Ok();
+    return AddSourceNode(source, where, std::move(node), schema, mqtt_description_);
   }
 
   Result<std::unique_ptr<Source>> OpenMqttSource(const SourceConfig& source, const Schema& schema) {

@@ -9,6 +9,8 @@
 #include <system_error>
 #include <vector>
 
+#include "io/posix_file.h"
+
 namespace runnel {
 namespace {
 
@@ -67,18 +69,6 @@ std::string Header(uint64_t base) {
   return out;
 }
 
-int WriteAllAt(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return 0;
-}
-
 // Reads the whole file (journals are compacted, so they stay moderate).
 Result<std::string> ReadWholeFile(int fd, const std::string& path) {
   std::string data;
@@ -105,7 +95,7 @@ Result<int> ReplaceFile(const std::string& path, std::string_view contents, bool
     return Status::IoError("cannot create MQTT ingest journal " + tmp + ": " + ErrnoMessage(errno) +
                            " (check the state directory's permissions)");
   }
-  int error = WriteAllAt(fd, contents);
+  int error = WriteAll(fd, contents);
   if (error == 0 && sync && ::fdatasync(fd) != 0) error = errno;
   if (error == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) error = errno;
   if (error != 0) {
@@ -204,7 +194,7 @@ Status IngestJournal::Append(Timestamp arrival, std::string_view topic, std::str
 
   std::lock_guard<std::mutex> lock(append_mu_);
   const uint64_t end = end_.load(std::memory_order_relaxed);
-  int error = WriteAllAt(fd_, frame);
+  int error = WriteAll(fd_, frame);
   if (error == 0 && options_.sync && ::fdatasync(fd_) != 0) error = errno;
   if (error != 0) {
     // Cut a partial frame so later appends stay readable; Open() would cut it anyway.
