@@ -9,8 +9,13 @@
 # against progress (bytes read, from /proc/PID/io) while the full run goes. Then it runs the
 # full stream statically (--replay, same pipeline) for the replay/static ratio.
 #
+# With PIPELINE=bench/stream_asof.toml SECOND=cal it also generates a second stream of the
+# same size and span (seed + 1) for the pipeline's source `cal` (linked as
+# data/stream_cal.csv), for the as-of join + dedup variant ("Streaming as-of join").
+#
 # usage: bench/stream_window.sh
 # environment (defaults): ROWS=50000000 DEVICES=1000 PERIOD_MS=10000 SEED=42 RUNS=1
+#   PIPELINE=bench/stream_window.toml SECOND= (a second source name, see above)
 #   BUILD_DIR=build-stream (configured with -DRUNNEL_BUILD_BENCH=ON; built here if needed)
 #   RUNNEL_BIN=$BUILD_DIR/app/runnel   KEEP_DATA=1 (0: delete the generated CSVs at the end)
 # Writes bench/data/stream_window_*.csv (about 29 bytes per row: 1.5 GB for 50 M rows; checks
@@ -31,7 +36,9 @@ DATA_DIR="$ROOT/bench/data"
 RESULTS="$ROOT/bench/results/stream_window"
 FULL="$DATA_DIR/stream_window_${ROWS}.csv"
 LINK="$DATA_DIR/stream_window.csv"  # what bench/stream_window.toml reads
-PIPELINE="$ROOT/bench/stream_window.toml"
+PIPELINE=${PIPELINE:-$ROOT/bench/stream_window.toml}
+SECOND=${SECOND:-}
+if [[ -n "$SECOND" ]]; then RESULTS="$ROOT/bench/results/stream_$(basename "$PIPELINE" .toml)"; fi
 STATE="$RESULTS/state"
 
 log() { printf '[stream_window %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -57,21 +64,36 @@ if [[ ! -s "$FULL" ]]; then
   "$BUILD_DIR/bench/runnel_bench_gen_readings" --rows "$ROWS" --devices "$DEVICES" \
     --seed "$SEED" --span-ms $(( ROWS / DEVICES * PERIOD_MS )) --out "$FULL"
 fi
-declare -A FILE_OF
+declare -A FILE_OF SECOND_OF
 for pct in 10 50; do
   f="$DATA_DIR/stream_window_${ROWS}_${pct}pct.csv"
   [[ -s "$f" ]] || head -n $(( ROWS * pct / 100 + 1 )) "$FULL" >"$f"
   FILE_OF[$pct]=$f
 done
 FILE_OF[100]=$FULL
+if [[ -n "$SECOND" ]]; then
+  SECOND_FULL="$DATA_DIR/stream_${SECOND}_${ROWS}.csv"
+  if [[ ! -s "$SECOND_FULL" ]]; then
+    log "generating $ROWS readings for source $SECOND -> $SECOND_FULL"
+    "$BUILD_DIR/bench/runnel_bench_gen_readings" --rows "$ROWS" --devices "$DEVICES" \
+      --seed $(( SEED + 1 )) --span-ms $(( ROWS / DEVICES * PERIOD_MS )) --out "$SECOND_FULL"
+  fi
+  for pct in 10 50; do
+    f="$DATA_DIR/stream_${SECOND}_${ROWS}_${pct}pct.csv"
+    [[ -s "$f" ]] || head -n $(( ROWS * pct / 100 + 1 )) "$SECOND_FULL" >"$f"
+    SECOND_OF[$pct]=$f
+  done
+  SECOND_OF[100]=$SECOND_FULL
+fi
 
 # --- runs ----------------------------------------------------------------------------------
 # run LABEL ROWS FILE [extra runnel args...]: one timed run; appends to runs.tsv. While it
 # runs, samples VmRSS/VmHWM and bytes read every 0.5 s into samples.tsv.
 run() {
-  local label=$1 rows=$2 file=$3
-  shift 3
+  local label=$1 rows=$2 file=$3 pct=$4
+  shift 4
   ln -sfn "$file" "$LINK"
+  [[ -z "$SECOND" ]] || ln -sfn "${SECOND_OF[$pct]}" "$DATA_DIR/stream_$SECOND.csv"
   rm -rf "$STATE"
   local size
   size=$(stat -L -c %s "$file")
@@ -107,9 +129,11 @@ run() {
 
 for r in $(seq 1 "$RUNS"); do
   for pct in 10 50 100; do
-    run "replay_${pct}pct_run$r" $(( ROWS * pct / 100 )) "${FILE_OF[$pct]}"
+    run "replay_${pct}pct_run$r" $(( ROWS * pct / 100 )) "${FILE_OF[$pct]}" "$pct"
   done
-  run "static_100pct_run$r" "$ROWS" "$FULL" --replay "readings=$FULL"
+  static_args=(--replay "readings=$FULL")
+  [[ -z "$SECOND" ]] || static_args+=(--replay "$SECOND=$SECOND_FULL")
+  run "static_100pct_run$r" "$ROWS" "$FULL" 100 "${static_args[@]}"
 done
 
 # --- summary -------------------------------------------------------------------------------
@@ -153,5 +177,5 @@ done
     "$RESULTS/samples.tsv"
 } | tee "$RESULTS/summary.md"
 
-rm -f "$LINK"
+rm -f "$LINK" "$DATA_DIR/stream_$SECOND.csv"
 if [[ "$KEEP_DATA" == 0 ]]; then rm -f "$FULL" "${FILE_OF[10]}" "${FILE_OF[50]}"; fi

@@ -138,13 +138,42 @@ Status InputLog::ReadSource(int64_t source_id, int64_t after_seq, Timestamp sinc
 }
 
 Result<int64_t> InputLog::DeleteArrivedBefore(int64_t arrival, int64_t checkpoint_step) {
+  // Records are appended in arrival order, so the cut is found by binary search over seq
+  // (rowid lookups) instead of scanning the log at every checkpoint.
+  RUNNEL_ASSIGN_OR_RETURN(
+      SqliteStatement bounds,
+      SqliteStatement::Prepare(db_->handle(), "SELECT min(seq), max(seq) FROM runnel_input_log",
+                               SqliteContext(db_->path(), "apply log_retention")));
+  RUNNEL_ASSIGN_OR_RETURN(bool has_row, bounds.Step());
+  if (!has_row) return 0;
+  int64_t lo = bounds.ColumnInt(0);
+  int64_t hi = bounds.ColumnInt(1) + 1;
+  RUNNEL_ASSIGN_OR_RETURN(
+      SqliteStatement probe,
+      SqliteStatement::Prepare(db_->handle(),
+                               "SELECT seq, arrival FROM runnel_input_log WHERE seq >= ?1 ORDER "
+                               "BY seq LIMIT 1",
+                               SqliteContext(db_->path(), "apply log_retention")));
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    RUNNEL_RETURN_IF_ERROR(probe.BindInt(1, mid));
+    RUNNEL_ASSIGN_OR_RETURN(bool found, probe.Step());
+    const int64_t seq = found ? probe.ColumnInt(0) : hi;
+    const bool old = found && probe.ColumnInt(1) < arrival;
+    probe.Reset();
+    if (old) {
+      lo = seq + 1;
+    } else {
+      hi = mid;
+    }
+  }
   RUNNEL_RETURN_IF_ERROR(db_->EnsureTransaction());
   RUNNEL_ASSIGN_OR_RETURN(
       SqliteStatement erase,
       SqliteStatement::Prepare(db_->handle(),
-                               "DELETE FROM runnel_input_log WHERE arrival < ?1 AND step <= ?2",
+                               "DELETE FROM runnel_input_log WHERE seq < ?1 AND step <= ?2",
                                SqliteContext(db_->path(), "apply log_retention")));
-  RUNNEL_RETURN_IF_ERROR(erase.BindInt(1, arrival));
+  RUNNEL_RETURN_IF_ERROR(erase.BindInt(1, lo));
   RUNNEL_RETURN_IF_ERROR(erase.BindInt(2, checkpoint_step));
   RUNNEL_RETURN_IF_ERROR(erase.Run());
   return static_cast<int64_t>(sqlite3_changes(db_->handle()));
