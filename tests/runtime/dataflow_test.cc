@@ -88,6 +88,47 @@ TEST_CASE("a bounded run is one data step followed by the +inf watermark") {
                                         "rec change port=0 3@7 1", "rec advance +inf"});
 }
 
+TEST_CASE("with finish in own step, a drained bounded source reaches +inf one step later") {
+  std::vector<std::string> log;
+  Dataflow flow;
+  flow.SetFinishInOwnStep(true);
+  int src =
+      flow.AddSource("src", std::make_unique<VectorSource>(
+                                std::vector<std::pair<Timestamp, int64_t>>{{10, 1}, {5, 2}}, true));
+  flow.AddOperator("rec", std::make_unique<Recorder>(&log, "rec"), {{src, 0}});
+  bool pending_after_first = false;
+  flow.AddStepListener([&] {
+    if (flow.step() == 1) pending_after_first = flow.finish_pending();
+    return Status::Ok();
+  });
+  REQUIRE(flow.Run().ok());
+  CHECK(pending_after_first);
+  CHECK_FALSE(flow.finish_pending());
+  CHECK(flow.step() == 2);
+  CHECK(log == std::vector<std::string>{"rec change port=0 1@10 1", "rec change port=0 2@5 1",
+                                        "rec advance -inf", "rec advance +inf"});
+}
+
+TEST_CASE("a replayed step emits its logged records and advances with the logged watermarks") {
+  std::vector<std::string> log;
+  Dataflow flow;
+  int src = flow.AddSource(
+      "src", std::make_unique<VectorSource>(std::vector<std::pair<Timestamp, int64_t>>{}, false));
+  flow.AddOperator("rec", std::make_unique<Recorder>(&log, "rec"), {{src, 0}});
+  flow.SetStep(6);
+  const std::vector<Timestamp> watermarks = {40};
+  REQUIRE(flow.ReplayStep(
+                  [&](int node, Output& out) {
+                    CHECK(node == src);
+                    out.Emit(Row{Value::Int(9)}, 45, 1);
+                    return Status::Ok();
+                  },
+                  watermarks)
+              .ok());
+  CHECK(flow.step() == 7);
+  CHECK(log == std::vector<std::string>{"rec change port=0 9@45 1", "rec advance 40"});
+}
+
 TEST_CASE("an operator with two inputs sees one watermark per port") {
   std::vector<std::string> log;
   Dataflow flow;
