@@ -9,8 +9,8 @@ the time from the first message's arrival (input log `arrival`) to the commit of
 consumed the Nth (polled in runnel.db every 10 ms). Loss is checked: the input log and the run
 summary must count exactly N records and no reject, else the script fails. Then, per QoS, a
 latency run at 50 % of Runnel's median rate on bench/mqtt_latency.toml: the publisher stamps
-each payload with its publish time; the bare subscriber, in --latency mode on the result
-topic, measures publish -> result row received. Writes RESULTS/summary.md and runs.tsv.
+each payload with its publish time and the driver polls runnel.db every 5 ms for new result
+rows (table `latest`) and input-log records: publish -> result row committed. Writes RESULTS/summary.md and runs.tsv.
 
 usage: mqtt_ingest_bench.py ROOT BENCH_BIN_DIR RUNNEL_BIN RESULTS N RUNS
 """
@@ -27,6 +27,8 @@ import tempfile
 import time
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 BROKER_SETTINGS = [
     # Unlimited queue per session: a stock mosquitto keeps 1000 and then drops QoS 1/2
@@ -44,6 +46,7 @@ SIM_RATE = 100  # each device every 10 s of event time, the profile's period
 SIM_START_MS = 1_700_000_000_000
 LATENCY_SECONDS = 10
 POLL_S = 0.01
+POLL_LATENCY_S = 0.005
 
 
 def log(message):
@@ -151,11 +154,9 @@ class Bench:
             fail(f"publisher: {err.strip()}")
         return float(re.search(r"rate (\d+)", out).group(1))
 
-    def start_subscriber(self, qos, count, topic="sensors/+/env", latency=False):
+    def start_subscriber(self, qos, count, topic="sensors/+/env"):
         command = [self.subscriber, "--broker", self.broker, "--topic", topic, "--qos", str(qos),
                    "--count", str(count), "--timeout-s", "300"]
-        if latency:
-            command += ["--latency", "1"]
         sub = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if sub.stdout.readline().strip() != "ready":
             fail(f"raw subscriber did not subscribe: {sub.stderr.read().strip()}")
@@ -214,7 +215,7 @@ class Bench:
     def forget_session(self):
         """Ends Runnel's persistent session, so the broker stops queueing for it."""
         client = mqtt.Client(client_id="runnel-bench-env", protocol=mqtt.MQTTv5)
-        props = mqtt.Properties(mqtt.PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 0
         client.connect("127.0.0.1", self.port, clean_start=True, properties=props)
         client.disconnect()
@@ -270,27 +271,57 @@ class Bench:
                 "pub_rate": pub_rate, "windows": windows}
 
     def latency_run(self, qos, rate):
+        """Publish -> commit of the step that produced the result row (table `latest`) and
+        that logged the record (input log), by polling runnel.db every POLL_LATENCY_S."""
         count = int(rate * LATENCY_SECONDS)
         label = f"latency_qos{qos}"
         state = os.path.join(self.work, f"state-{label}")
         log_path = os.path.join(self.results, f"{label}.log")
         runnel = self.start_runnel(self.pipeline("mqtt_latency.toml", qos), state, log_path)
-        sub = self.start_subscriber(0, count, topic="bench/latency/#", latency=True)
         publisher = self.publish(qos, count, rate=rate, stamp=True)
+        db = os.path.join(state, "runnel.db")
+        con = None
+        result_ms, logged_ms = [], []
+        last_row, last_seq = 0, 0
+        deadline = time.monotonic() + 3 * LATENCY_SECONDS + 30
+        while len(result_ms) < count or len(logged_ms) < count:
+            if time.monotonic() > deadline or runnel.poll() is not None:
+                break
+            time.sleep(POLL_LATENCY_S)
+            try:
+                if con is None:
+                    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+                rows = con.execute("SELECT rowid, ts FROM latest WHERE rowid > ? ORDER BY rowid",
+                                   (last_row,)).fetchall()
+                seqs = con.execute("SELECT seq, time FROM runnel_input_log WHERE seq > ? "
+                                   "ORDER BY seq", (last_seq,)).fetchall()
+            except sqlite3.Error:
+                continue  # not created yet
+            now = time.time() * 1000
+            result_ms += [now - ts for _, ts in rows]
+            logged_ms += [now - ts for _, ts in seqs]
+            if rows:
+                last_row = rows[-1][0]
+            if seqs:
+                last_seq = seqs[-1][0]
         pub_rate = self.finish_publisher(publisher)
-        result = self.finish_subscriber(sub)
-        con = sqlite3.connect(os.path.join(state, "runnel.db"))
-        journal = sorted(a - t for a, t in con.execute(
-            "SELECT arrival, time FROM runnel_input_log"))
-        con.close()
+        if con is not None:
+            journal = sorted(a - t for a, t in con.execute(
+                "SELECT arrival, time FROM runnel_input_log"))
+            con.close()
         rss, _ = self.stop_runnel(runnel, log_path)
         subprocess.run(["rm", "-rf", state], check=True)
-        if len(journal) != count:
-            fail(f"{label}: published {count}, input log has {len(journal)}")
-        return {"count": count, "rate": rate, "pub_rate": pub_rate, "p50": result["p50_ms"],
-                "p99": result["p99_ms"], "max": result["max_ms"],
-                "journal_p50": journal[len(journal) // 2],
-                "journal_p99": journal[int(len(journal) * 0.99)], "rss_kib": rss}
+        if len(result_ms) != count or len(logged_ms) != count or len(journal) != count:
+            fail(f"{label}: published {count}, saw {len(result_ms)} result rows and "
+                 f"{len(logged_ms)} logged records (see {log_path})")
+
+        def quantiles(values):
+            values = sorted(values)
+            return {q: values[min(len(values) - 1, int(q * len(values)))] for q in (0.5, 0.99)}
+
+        return {"count": count, "rate": rate, "pub_rate": pub_rate,
+                "result": quantiles(result_ms), "result_max": max(result_ms),
+                "logged": quantiles(logged_ms), "journal": quantiles(journal), "rss_kib": rss}
 
 
 def main():
@@ -327,9 +358,10 @@ def main():
                     res["rate"] for _, q, p, res in rows if q == qos and p == program)
             latencies[qos] = bench.latency_run(qos, int(medians[qos, "runnel"] / 2))
             lat = latencies[qos]
-            log(f"latency QoS {qos} at {lat['rate']} msg/s: p50 {lat['p50']:.0f} ms, p99 "
-                f"{lat['p99']:.0f} ms (journal p50 {lat['journal_p50']} ms, p99 "
-                f"{lat['journal_p99']} ms)")
+            log(f"latency QoS {qos} at {lat['rate']} msg/s: result row p50 "
+                f"{lat['result'][0.5]:.0f} ms, p99 {lat['result'][0.99]:.0f} ms; input log p50 "
+                f"{lat['logged'][0.5]:.0f} ms, p99 {lat['logged'][0.99]:.0f} ms; journal p50 "
+                f"{lat['journal'][0.5]} ms, p99 {lat['journal'][0.99]} ms")
     finally:
         bench.stop_broker()
 
@@ -346,13 +378,15 @@ def main():
                     f"{medians[qos, 'runnel'] / medians[qos, 'raw']:.2f} | "
                     f"{', '.join(f'{v:.0f}' for v in raw)} | {', '.join(f'{v:.0f}' for v in run)} | "
                     f"{rss / 1024:.0f} |\n")
-        f.write("\n| QoS | rate msg/s | messages | publish -> result row p50 / p99 / max ms | "
-                "publish -> journal p50 / p99 ms | Runnel peak RSS MB |\n"
-                "|---|---:|---:|---|---|---:|\n")
+        f.write("\n| QoS | rate msg/s | messages | publish -> result row committed p50 / p99 / "
+                "max ms | publish -> input log committed p50 / p99 ms | publish -> journal "
+                "p50 / p99 ms | Runnel peak RSS MB |\n|---|---:|---:|---|---|---|---:|\n")
         for qos, lat in latencies.items():
-            f.write(f"| {qos} | {lat['rate']} | {lat['count']} | {lat['p50']:.0f} / "
-                    f"{lat['p99']:.0f} / {lat['max']:.0f} | {lat['journal_p50']} / "
-                    f"{lat['journal_p99']} | {lat['rss_kib'] / 1024:.0f} |\n")
+            f.write(f"| {qos} | {lat['rate']} | {lat['count']} | {lat['result'][0.5]:.0f} / "
+                    f"{lat['result'][0.99]:.0f} / {lat['result_max']:.0f} | "
+                    f"{lat['logged'][0.5]:.0f} / {lat['logged'][0.99]:.0f} | "
+                    f"{lat['journal'][0.5]} / {lat['journal'][0.99]} | "
+                    f"{lat['rss_kib'] / 1024:.0f} |\n")
     with open(os.path.join(results, "summary.md")) as f:
         print(f.read())
     ratios = [medians[q, "runnel"] / medians[q, "raw"] for q in (0, 1)]

@@ -2,19 +2,15 @@
 // ingest"): subscribes to a filter, counts messages in Paho's callback and does nothing else
 // with them, so its rate is the limit of this machine's broker path. Prints "ready" once
 // subscribed, then, after N messages, one line: count, seconds from the first to the Nth
-// message, rate and peak RSS. With --latency 1 it also reads the epoch-ms value of `"ts":` in
-// each payload (the publisher's --stamp-time, or a Runnel result row) and prints the p50, p99
-// and maximum of receive time minus that value. Exit 1 when N messages do not arrive within
-// the timeout. Threading: Paho's callback thread counts; the main thread waits.
+// message, rate and peak RSS. Exit 1 when N messages do not arrive within the timeout.
+// Threading: Paho's callback thread counts; the main thread waits.
 //
 // usage: runnel_bench_mqtt_raw_subscriber --broker URI --topic FILTER --qos Q --count N
-//        [--version 3|5] [--timeout-s S] [--latency 1]
+//        [--version 3|5] [--timeout-s S]
 
 #include <mqtt/async_client.h>
 
-#include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -24,8 +20,6 @@
 #include <fstream>
 #include <mutex>
 #include <string>
-#include <string_view>
-#include <vector>
 
 namespace {
 
@@ -36,16 +30,7 @@ struct Options {
   long count = 0;
   int version = 5;
   int timeout_s = 120;
-  bool latency = false;
 };
-
-constexpr std::string_view kTimeKey = "\"ts\":";
-
-int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // VmHWM of this process in KiB (peak resident set size).
 long PeakRssKib() {
@@ -59,12 +44,9 @@ long PeakRssKib() {
 
 class Counter final : public mqtt::callback {
  public:
-  Counter(long target, bool latency) : target_(target), latency_(latency) {
-    if (latency_) latencies_ms_.reserve(static_cast<size_t>(target));
-  }
+  explicit Counter(long target) : target_(target) {}
 
-  void message_arrived(mqtt::const_message_ptr message) override {
-    if (latency_) RecordLatency(message->get_payload_str());
+  void message_arrived(mqtt::const_message_ptr /*message*/) override {
     const long n = received_.fetch_add(1) + 1;
     if (n == 1) first_ = std::chrono::steady_clock::now();
     if (n == target_) {
@@ -81,29 +63,9 @@ class Counter final : public mqtt::callback {
   }
   long received() const { return received_.load(); }
   double Seconds() const { return std::chrono::duration<double>(last_ - first_).count(); }
-  // The q-quantile of the latencies (call after WaitDone); -1 without any.
-  int64_t LatencyQuantile(double q) {
-    if (latencies_ms_.empty()) return -1;
-    std::sort(latencies_ms_.begin(), latencies_ms_.end());
-    const auto at = static_cast<size_t>(q * static_cast<double>(latencies_ms_.size() - 1));
-    return latencies_ms_[at];
-  }
 
  private:
-  void RecordLatency(std::string_view payload) {
-    const size_t key = payload.find(kTimeKey);
-    if (key == std::string_view::npos) return;
-    const char* begin = payload.data() + key + kTimeKey.size();
-    int64_t sent = 0;
-    if (std::from_chars(begin, payload.data() + payload.size(), sent).ec != std::errc()) return;
-    if (latencies_ms_.size() < static_cast<size_t>(target_)) {
-      latencies_ms_.push_back(NowMillis() - sent);
-    }
-  }
-
   const long target_;
-  const bool latency_;
-  std::vector<int64_t> latencies_ms_;  // Paho's callback thread until done
   std::atomic<long> received_{0};
   std::chrono::steady_clock::time_point first_;
   std::chrono::steady_clock::time_point last_;
@@ -128,8 +90,6 @@ bool ParseOptions(int argc, char** argv, Options* options) {
       options->version = std::atoi(value);
     } else if (key == "--timeout-s") {
       options->timeout_s = std::atoi(value);
-    } else if (key == "--latency") {
-      options->latency = std::atoi(value) != 0;
     } else {
       return false;
     }
@@ -145,7 +105,7 @@ int main(int argc, char** argv) {
   if (!ParseOptions(argc, argv, &options)) {
     std::fprintf(stderr,
                  "usage: %s --broker URI --topic FILTER --qos 0|1|2 --count N [--version 3|5] "
-                 "[--timeout-s S] [--latency 1]\n",
+                 "[--timeout-s S]\n",
                  argv[0]);
     return 2;
   }
@@ -154,7 +114,7 @@ int main(int argc, char** argv) {
     mqtt::async_client client(
         options.broker, "bench-raw-subscriber",
         mqtt::create_options(options.version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1));
-    Counter counter(options.count, options.latency);
+    Counter counter(options.count);
     client.set_callback(counter);
     auto connect = mqtt::connect_options_builder()
                        .mqtt_version(options.version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1)
@@ -176,12 +136,6 @@ int main(int argc, char** argv) {
     std::printf("messages %ld seconds %.3f rate %.0f peak_rss_kib %ld\n", options.count,
                 counter.Seconds(), static_cast<double>(options.count - 1) / counter.Seconds(),
                 PeakRssKib());
-    if (options.latency) {
-      std::printf("p50_ms %lld p99_ms %lld max_ms %lld\n",
-                  static_cast<long long>(counter.LatencyQuantile(0.5)),
-                  static_cast<long long>(counter.LatencyQuantile(0.99)),
-                  static_cast<long long>(counter.LatencyQuantile(1.0)));
-    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "raw subscriber: %s (is the broker at %s running?)\n", e.what(),
                  options.broker.c_str());
