@@ -12,11 +12,15 @@ latency run at 50 % of Runnel's median rate on bench/mqtt_latency.toml: the publ
 each payload with its publish time and the driver polls runnel.db every 5 ms for new result
 rows (table `latest`) and input-log records: publish -> result row committed. Writes RESULTS/summary.md and runs.tsv.
 
-usage: mqtt_ingest_bench.py ROOT BENCH_BIN_DIR RUNNEL_BIN RESULTS N RUNS
+With a BASELINE_BIN (another runnel binary, e.g. before a change), every round also runs it
+on the same pipeline right after Runnel, for a same-run before/after comparison.
+
+usage: mqtt_ingest_bench.py ROOT BENCH_BIN_DIR RUNNEL_BIN RESULTS N RUNS [BASELINE_BIN]
 """
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -53,8 +57,21 @@ def log(message):
     print(f"[bench_mqtt {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+STARTED = []  # every process started, ended by fail() so that none outlives the script
+
+
+def start(command, **kwargs):
+    process = subprocess.Popen(command, **kwargs)
+    STARTED.append(process)
+    return process
+
+
 def fail(message):
     log(f"FAILED: {message}")
+    for process in reversed(STARTED):
+        if process.poll() is None:
+            process.kill()
+            process.wait()
     sys.exit(1)
 
 
@@ -76,11 +93,12 @@ def peak_rss_kib(pid):
 
 
 class Bench:
-    def __init__(self, root, bin_dir, runnel, results, count):
+    def __init__(self, root, bin_dir, runnel, results, count, baseline=None):
         self.root = root
         self.publisher = os.path.join(bin_dir, "runnel_bench_mqtt_publisher")
         self.subscriber = os.path.join(bin_dir, "runnel_bench_mqtt_raw_subscriber")
         self.runnel = runnel
+        self.binaries = {"runnel": runnel, "baseline": baseline}
         self.results = results
         self.count = count
         self.port = free_port()
@@ -100,7 +118,7 @@ class Bench:
                 *BROKER_SETTINGS,
                 f"log_dest file {self.results}/mosquitto.log",
             ]) + "\n")
-        self.mosquitto = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
+        self.mosquitto = start(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -144,7 +162,7 @@ class Bench:
             command += ["--rate", str(rate)]
         if stamp:
             command += ["--stamp-time"]
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        return start(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
 
     @staticmethod
@@ -157,7 +175,7 @@ class Bench:
     def start_subscriber(self, qos, count, topic="sensors/+/env"):
         command = [self.subscriber, "--broker", self.broker, "--topic", topic, "--qos", str(qos),
                    "--count", str(count), "--timeout-s", "300"]
-        sub = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sub = start(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if sub.stdout.readline().strip() != "ready":
             fail(f"raw subscriber did not subscribe: {sub.stderr.read().strip()}")
         return sub
@@ -180,10 +198,10 @@ class Bench:
             f.write(text)
         return path
 
-    def start_runnel(self, pipeline, state, log_path):
+    def start_runnel(self, pipeline, state, log_path, binary=None):
         subprocess.run(["rm", "-rf", state], check=True)
         log_file = open(log_path, "w")
-        runnel = subprocess.Popen([self.runnel, "run", pipeline, "--state-dir", state,
+        runnel = start([binary or self.runnel, "run", pipeline, "--state-dir", state,
                                    "--no-dashboard"], cwd=self.root, stdout=subprocess.DEVNULL,
                                   stderr=log_file)
         deadline = time.monotonic() + 20
@@ -241,10 +259,11 @@ class Bench:
         result = self.finish_subscriber(sub)
         return {"rate": result["rate"], "rss_kib": result["peak_rss_kib"], "pub_rate": pub_rate}
 
-    def runnel_run(self, qos, label):
+    def runnel_run(self, qos, label, binary):
         state = os.path.join(self.work, f"state-{label}")
         log_path = os.path.join(self.results, f"{label}.log")
-        runnel = self.start_runnel(self.pipeline("mqtt_window.toml", qos), state, log_path)
+        runnel = self.start_runnel(self.pipeline("mqtt_window.toml", qos), state, log_path,
+                                   binary)
         db = os.path.join(state, "runnel.db")
         publisher = self.publish(qos, self.count)
         deadline = time.monotonic() + 300
@@ -326,9 +345,11 @@ class Bench:
 
 def main():
     root, bin_dir, runnel, results, count, runs = sys.argv[1:7]
+    baseline = sys.argv[7] if len(sys.argv) > 7 and sys.argv[7] else None
     count, runs = int(count), int(runs)
     os.makedirs(results, exist_ok=True)
-    bench = Bench(root, bin_dir, runnel, results, count)
+    bench = Bench(root, bin_dir, runnel, results, count, baseline)
+    programs = ("raw", "runnel", "baseline") if baseline else ("raw", "runnel")
     bench.start_broker()
     try:
         payload_bytes = bench.generate_messages()
@@ -337,12 +358,13 @@ def main():
         tsv.write("round\tqos\tprogram\trate\trss_kib\tpublisher_rate\tload1\n")
         for r in range(1, runs + 1):
             for qos in (0, 1):
-                for program in ("raw", "runnel"):
+                for program in programs:
                     load = os.getloadavg()[0]
                     if program == "raw":
                         result = bench.raw_run(qos)
                     else:
-                        result = bench.runnel_run(qos, f"runnel_qos{qos}_run{r}")
+                        result = bench.runnel_run(qos, f"{program}_qos{qos}_run{r}",
+                                                  bench.binaries[program])
                     rows.append((r, qos, program, result))
                     tsv.write(f"{r}\t{qos}\t{program}\t{result['rate']:.0f}\t{result['rss_kib']}"
                               f"\t{result['pub_rate']:.0f}\t{load:.2f}\n")
@@ -353,7 +375,7 @@ def main():
         latencies = {}
         medians = {}
         for qos in (0, 1):
-            for program in ("raw", "runnel"):
+            for program in programs:
                 medians[qos, program] = statistics.median(
                     res["rate"] for _, q, p, res in rows if q == qos and p == program)
             latencies[qos] = bench.latency_run(qos, int(medians[qos, "runnel"] / 2))
@@ -364,6 +386,7 @@ def main():
                 f"{lat['journal'][0.5]} ms, p99 {lat['journal'][0.99]} ms")
     finally:
         bench.stop_broker()
+        shutil.rmtree(bench.work, ignore_errors=True)
 
     with open(os.path.join(results, "summary.md"), "w") as f:
         f.write(f"{count} messages per run ({payload_bytes} bytes median payload), {runs} rounds, "
@@ -387,6 +410,15 @@ def main():
                     f"{lat['logged'][0.5]:.0f} / {lat['logged'][0.99]:.0f} | "
                     f"{lat['journal'][0.5]} / {lat['journal'][0.99]} | "
                     f"{lat['rss_kib'] / 1024:.0f} |\n")
+        if baseline:
+            f.write("\n| QoS | baseline msg/s (median) | runs | baseline / raw | Runnel / baseline |"
+                    "\n|---|---:|---|---:|---:|\n")
+            for qos in (0, 1):
+                runs_b = [res["rate"] for _, q, p, res in rows if q == qos and p == "baseline"]
+                f.write(f"| {qos} | {medians[qos, 'baseline']:.0f} | "
+                        f"{', '.join(f'{v:.0f}' for v in runs_b)} | "
+                        f"{medians[qos, 'baseline'] / medians[qos, 'raw']:.2f} | "
+                        f"{medians[qos, 'runnel'] / medians[qos, 'baseline']:.2f} |\n")
     with open(os.path.join(results, "summary.md")) as f:
         print(f.read())
     ratios = [medians[q, "runnel"] / medians[q, "raw"] for q in (0, 1)]

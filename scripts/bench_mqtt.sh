@@ -9,6 +9,7 @@
 #
 # usage: scripts/bench_mqtt.sh
 # environment (defaults): N=400000 RUNS=3 BUILD_DIR=build RUNNEL_BIN=$BUILD_DIR/app/runnel
+#   BASELINE_BIN= (another runnel binary to run in every round too: a same-run before/after)
 # Writes bench/results/mqtt/ (git-ignored): summary.md, runs.tsv, machine.txt, Runnel logs,
 # mosquitto.conf and .log, messages.tsv. Needs mosquitto, /usr/bin/python3 with paho-mqtt.
 set -euo pipefail
@@ -50,5 +51,5 @@ cmake --build "$BUILD_DIR" -j2 --target runnel runnel_bench_mqtt_publisher \
 cat "$RESULTS/machine.txt" >&2
 
 "$PY" "$ROOT/bench/mqtt_ingest_bench.py" "$ROOT" "$BUILD_DIR/bench" "$RUNNEL_BIN" "$RESULTS" \
-  "$N" "$RUNS"
+  "$N" "$RUNS" "${BASELINE_BIN:-}"
 log "load at end: $(cut -d' ' -f1-3 /proc/loadavg); results in $RESULTS"
