@@ -283,11 +283,9 @@ class Bench:
                 int(summary.group(2)) != 0:
             fail(f"{label}: published {self.count}, input log has {logged}, run summary says "
                  f"{summary.group(0) if summary else 'nothing'} (see {log_path})")
-        windows = sqlite3.connect(os.path.join(state, "runnel.db")).execute(
-            "SELECT count(*) FROM env_1m").fetchone()[0]
         subprocess.run(["rm", "-rf", state], check=True)
         return {"rate": self.count / (done - first_arrival / 1000), "rss_kib": rss,
-                "pub_rate": pub_rate, "windows": windows}
+                "pub_rate": pub_rate}
 
     def latency_run(self, qos, rate):
         """Publish -> commit of the step that produced the result row (table `latest`) and
