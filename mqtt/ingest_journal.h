@@ -76,6 +76,9 @@ class IngestJournal {
 
  private:
   Status ReadExact(uint64_t file_offset, char* out, size_t n) const;
+  // Bytes [position, position + n) of the journal (Corruption past end()), from read_ahead_,
+  // which is refilled from `position` on when it does not hold them all.
+  Result<std::string_view> ReadAhead(uint64_t position, size_t n) const;
 
   const std::string path_;
   const JournalOptions options_;
@@ -85,6 +88,10 @@ class IngestJournal {
   std::atomic<uint64_t> end_;
   const uint64_t records_at_open_;
   const uint64_t repaired_;
+  // Engine thread only (Read). Logical positions keep their bytes across Compact(), so the
+  // buffer stays valid when the file is replaced.
+  mutable std::string read_ahead_;
+  mutable uint64_t read_ahead_at_ = 0;
 };
 
 }  // namespace runnel

@@ -163,6 +163,37 @@ TEST_CASE("compaction keeps unconsumed records and rotates only once enough is c
   CHECK(*before == 1);
 }
 
+// Read() serves records from a 256 KiB read-ahead buffer: records appended after it was
+// filled, records larger than it, records straddling its end and a position past the end must
+// all read exactly as written.
+TEST_CASE("reads through the read-ahead buffer see appends, large records and the end") {
+  TempDir dir;
+  auto journal = OpenJournal(dir.Path("env.journal"));
+  Append(*journal, 1, "t", "first");
+  CHECK(ReadAll(*journal, 0) == std::vector<std::string>{"1 t first"});
+  const uint64_t second = journal->end();
+  Append(*journal, 2, "t", "second");  // after the buffer was filled up to the old end
+  CHECK(ReadAll(*journal, second) == std::vector<std::string>{"2 t second"});
+
+  const uint64_t third = journal->end();
+  std::vector<std::string> expected;
+  for (int i = 0; i < 40; ++i) {  // 40 x 10 KiB: the buffer is refilled mid-record
+    const std::string payload(10'000 + i, static_cast<char>('a' + i % 26));
+    Append(*journal, 10 + i, "t", payload);
+    expected.push_back(std::to_string(10 + i) + " t " + payload);
+  }
+  const std::string large(300'000, 'x');  // larger than the buffer
+  Append(*journal, 99, "t", large);
+  expected.push_back("99 t " + large);
+  CHECK(ReadAll(*journal, third) == expected);
+
+  JournalRecord record;
+  uint64_t next = 0;
+  const Status past_end = journal->Read(journal->end(), &record, &next);
+  REQUIRE_FALSE(past_end.ok());
+  CHECK(past_end.code() == StatusCode::kCorruption);
+}
+
 TEST_CASE("a restored position outside the journal or inside a record is refused") {
   TempDir dir;
   auto journal = OpenJournal(dir.Path("env.journal"));
