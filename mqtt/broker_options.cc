@@ -9,6 +9,10 @@
 
 namespace runnel {
 
+namespace {
+constexpr int kMaxBufferedMessages = 4096;
+}  // namespace
+
 Result<std::optional<std::string>> ReadBrokerPassword(const BrokerOptions& options) {
   if (options.password_file) {
     std::ifstream in(*options.password_file, std::ios::binary);
@@ -77,7 +81,10 @@ void RepointConnectProperties(mqtt::connect_options* options) {
 Result<std::unique_ptr<mqtt::async_client>> MakeBrokerClient(const BrokerOptions& options,
                                                              const std::string& persistence_dir) {
   try {
-    const mqtt::create_options create(options.version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    mqtt::create_options create(options.version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    // Paho refuses a publish (error -12) once this many wait to be written; its default of
+    // 100 is below the window an MQTT sink hands it at a time (Uplink, 256).
+    create.set_max_buffered_messages(kMaxBufferedMessages);
     if (persistence_dir.empty()) {
       return std::make_unique<mqtt::async_client>(options.uri, options.client_id, create, nullptr);
     }

@@ -10,6 +10,7 @@
 4. outbox_limit: a full outbox keeps the newest messages, and the run says how many it dropped.
 5. An uplink over TLS (ssl://, a test CA generated now) with its own broker settings.
 6. The broker restarts under a running pipeline: the sink reconnects and later results arrive.
+7. One step publishes more messages than Paho buffers by default (100): all arrive, in order.
 
 usage: mqtt_sink_test.py RUNNEL
 """
@@ -200,6 +201,44 @@ def check_static_changelog(runnel, tmp):
         fail(f"check bad.toml: exit {result.returncode}: {result.stderr!r}, expected {expected!r}")
 
 
+MANY = """
+[mqtt]
+broker = "{broker}"
+client_id = "runnel-many"
+
+[[source]]
+name = "env"
+file = "many.csv"
+time = "ts"
+fields = {{ device = "string", ts = "int", temp = "float" }}
+
+[[sink]]
+from = "env"
+topic = "many/{{device}}"
+"""
+
+
+def check_large_step(runnel, tmp):
+    work = os.path.join(tmp, "many")
+    count = 700
+    write(os.path.join(work, "many.csv"),
+          "device,ts,temp\n" + "".join(f"d{i % 7},{1000 + i},{i}\n" for i in range(count)))
+    with MosquittoBroker(os.path.join(tmp, "broker-many")) as broker:
+        write(os.path.join(work, "p.toml"), MANY.format(broker=broker.uri))
+        sub = Subscriber(broker.port, "many/#")
+        result = subprocess.run([runnel, "run", "p.toml", "--state-dir", "state"], cwd=work,
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            fail(f"many: exit {result.returncode}: {result.stderr}")
+        received = sub.wait_for(count)
+        sub.close()
+    temps = [json.loads(payload)["temp"] for _, payload in received]
+    if temps != list(range(count)):
+        fail(f"many: {len(received)} of {count} messages arrived, or out of order: {temps[:5]}...")
+    if outbox(os.path.join(work, "state")):
+        fail("many: delivered messages are still in the outbox")
+
+
 HOT = [("uplink/hot/b", '{"device":"b","ts":2000,"temp":30,"diff":1}'),
        ("uplink/hot/b%2Fx", '{"device":"b/x","ts":62000,"temp":27.25,"diff":1}')]
 
@@ -364,6 +403,7 @@ def main():
     runnel = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
         check_static_changelog(runnel, tmp)
+        check_large_step(runnel, tmp)
         check_outage(runnel, tmp)
         check_kill9(runnel, tmp)
         check_overflow(runnel, tmp)
