@@ -194,6 +194,13 @@ Status PipelinePersistence::Checkpoint(int64_t step) {
   return Status::Ok();
 }
 
+Status PipelinePersistence::CheckpointAtEnd() {
+  if (!changed_since_checkpoint_) return Status::Ok();
+  RUNNEL_RETURN_IF_ERROR(Checkpoint(flow_->step()));
+  last_checkpoint_at_ = options_.clock->NowMillis();
+  return db_->CommitStep();
+}
+
 Status PipelinePersistence::Recover() {
   if (checkpoint_.empty()) return Status::Ok();
   const std::vector<std::string> keys = NodeKeys(*flow_);
