@@ -324,6 +324,7 @@ def case_disk_full(runnel, work):
         db = os.path.join(state, "runnel.db")
         assert "disk full" in text and db in text, text
         assert "free space" in text, text
+        error = next(line for line in text.splitlines() if "disk full" in line)
 
         subprocess.run(["mount", "-o", "remount,size=256m", mount], check=True, timeout=10)
         con = sqlite3.connect(db)
@@ -335,7 +336,7 @@ def case_disk_full(runnel, work):
                                 stderr=log)
         finish_and_compare(runnel, work, state, data, total, proc)
         log.close()
-        print(f"disk_full: stopped with a clear error, restarted and caught up ({total} records)")
+        print(f"disk_full: {error}\nrestarted and caught up ({total} records)")
     finally:
         subprocess.run(["umount", "-l", mount], capture_output=True, timeout=10)
 
