@@ -255,6 +255,8 @@ Status PipelinePersistence::ReplaySteps(int64_t after_step) {
   RUNNEL_ASSIGN_OR_RETURN(std::vector<StepEntry> steps, store_->LoadSteps(after_step));
   if (steps.empty()) {
     flow_->SetStep(after_step);
+    options_.logger->Info("restored the checkpoint of step " + std::to_string(after_step) +
+                          " (no logged steps after it)");
     return Status::Ok();
   }
   std::map<int64_t, int> node_of_source;

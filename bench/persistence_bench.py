@@ -6,18 +6,22 @@
    source: every record goes to the input log, steps of batch_size records, a checkpoint every
    second) against `mode = "static"` (a bounded source: not logged, one step). Records/s from
    the wall time of `runnel run`, process start to exit.
-2. checkpoint: a follow run holding G open windows (one record per group, windows of a day,
-   emit = "updates" so that the table shows when all are in); SIGTERM then checkpoints them
-   all once (checkpoint_interval = 1h), so the time from SIGTERM to exit is the checkpoint's
-   (plus the process exit); the size of the saved state is read from runnel.db. Then kill -9
-   after a restart and time the restore of G groups.
+2. checkpoint: a follow run checkpoints once at its first step (checkpoint_interval = 1h),
+   then takes in G records of G groups (windows of a day, so all stay open; emit = "updates"
+   so that the table shows when all are in); SIGTERM then checkpoints them all, so the time
+   from SIGTERM to exit is the checkpoint's plus the process exit (G = 0: the exit alone). The
+   size of the saved state is read from runnel.db; then a restart is timed from process start
+   to its "restored the checkpoint" line (restoring G groups).
 3. recovery: a follow run with checkpoint_interval = 1h checkpoints once at its first step;
    then R readings are appended, and once the input log holds them all, runnel is killed
    with SIGKILL. The restart must restore that checkpoint and re-run the R logged records:
    the time from process start to the "restored the checkpoint" line is the recovery time.
+   Each restart runs on a fresh copy of the same killed state directory; with --compare-with
+   another binary (e.g. one built before a change) restarts on it too, interleaved.
 
 usage: persistence_bench.py RUNNEL OUTDIR [--records N] [--recovery-records R]
-                            [--groups 1000,10000,100000] [--runs RUNS] [--only PART,...]
+                            [--groups 0,1000,10000,100000] [--runs RUNS] [--only PART,...]
+                            [--recovery-batches 4096,100] [--compare-with OTHER_RUNNEL]
 """
 import argparse
 import os
@@ -88,12 +92,16 @@ def rm_state(state):
     subprocess.run(["rm", "-rf", state], check=True)
 
 
-def wait_for(predicate, timeout, what):
+def wait_for(predicate, timeout, what, proc):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
+        if proc.poll() is not None:
+            sys.exit(f"runnel exited with {proc.returncode} while waiting for {what}")
         time.sleep(0.02)
+    proc.kill()
+    proc.wait()
     sys.exit(f"timed out after {timeout} s waiting for {what}")
 
 
@@ -108,35 +116,50 @@ def query(db, sql):
         return None
 
 
+def run_timed(args):
+    """Runs `args`; returns (exit code, wall s, CPU s (user + system), stderr)."""
+    started = time.monotonic()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, time.monotonic() - started, usage.ru_utime + usage.ru_stime, stderr
+
+
 def bench_ingest(runnel, out, records, runs):
     data = os.path.join(out, "ingest.csv")
     write_data(data, records, 1000)
     state = os.path.join(out, "ingest-state")
-    rates = {"replay": [], "static": []}
+    walls = {"replay": [], "static": []}
+    cpus = {"replay": [], "static": []}
     for run in range(runs):
         for mode in ("replay", "static"):
             rm_state(state)
             p = pipeline(out, f"ingest_{mode}.toml", state=state, data=data, mode=mode)
-            started = time.monotonic()
-            result = subprocess.run([runnel, "run", p, "--no-dashboard"], capture_output=True,
-                                    text=True)
-            wall = time.monotonic() - started
-            if result.returncode != 0:
-                sys.exit(f"ingest {mode} failed: {result.stderr}")
-            rates[mode].append(records / wall)
+            code, wall, cpu, stderr = run_timed([runnel, "run", p, "--no-dashboard"])
+            if code != 0:
+                sys.exit(f"ingest {mode} failed: {stderr}")
+            walls[mode].append(wall)
+            cpus[mode].append(cpu)
             logged = query(os.path.join(state, "runnel.db"),
                            "SELECT count(*) FROM runnel_input_log") or 0
-            print(f"ingest run {run + 1} {mode}: {wall:.2f} s, {records / wall:,.0f} records/s, "
-                  f"{logged:,} logged", flush=True)
-    on, off = statistics.median(rates["replay"]), statistics.median(rates["static"])
-    return [
-        "| source mode | input log | median records/s | runs |",
-        "|---|---|---|---|",
-        f"| replay | on | {on:,.0f} | {', '.join(f'{r:,.0f}' for r in rates['replay'])} |",
-        f"| static | off | {off:,.0f} | {', '.join(f'{r:,.0f}' for r in rates['static'])} |",
-        "",
-        f"Input log on costs {100 * (1 - on / off):.0f}% of the static rate ({records:,} records).",
-    ]
+            print(f"ingest run {run + 1} {mode}: {wall:.2f} s wall, {cpu:.2f} s CPU, "
+                  f"{records / cpu:,.0f} records per CPU second, {logged:,} logged "
+                  f"(load {os.getloadavg()[0]:.1f})", flush=True)
+
+    def rates(mode, times):
+        return ", ".join(f"{records / t:,.0f}" for t in times[mode])
+
+    lines = ["| source mode | input log | records/s of wall time (median; runs) | records per CPU "
+             "second (median; runs) |", "|---|---|---|---|"]
+    for mode, log in (("replay", "on"), ("static", "off")):
+        lines.append(f"| {mode} | {log} | {records / statistics.median(walls[mode]):,.0f}; "
+                     f"{rates(mode, walls)} | {records / statistics.median(cpus[mode]):,.0f}; "
+                     f"{rates(mode, cpus)} |")
+    ratio = statistics.median(cpus["replay"]) / statistics.median(cpus["static"])
+    lines += ["", f"{records:,} records; the logged replay run takes {ratio:.1f}x the CPU time "
+              "of the static run."]
+    return lines
 
 
 def start(runnel, p, log_path):
@@ -150,77 +173,90 @@ def read(path):
 
 
 def bench_checkpoint(runnel, out, groups_list, runs):
-    lines = ["| open groups | checkpoint bytes | SIGTERM to exit (median) | restore after kill -9 "
+    lines = ["| open groups | checkpoint bytes | SIGTERM to exit (median) | restart to restored "
              "(median) |", "|---|---|---|---|"]
     for groups in groups_list:
         stops, restores, size = [], [], 0
         for _ in range(runs):
             data = os.path.join(out, "groups.csv")
-            write_data(data, groups, groups)
+            write_data(data, 0, 1)
             state = os.path.join(out, "checkpoint-state")
             rm_state(state)
             db = os.path.join(state, "runnel.db")
             p = pipeline(out, "checkpoint.toml", state=state, data=data, mode="follow",
                          emit="updates", sink='table = "w"', size="1d", interval="1h")
             proc, log = start(runnel, p, os.path.join(out, "checkpoint.log"))
+            # The first step checkpoints (empty); the groups come after it, so that only the
+            # stop checkpoints them.
+            wait_for(lambda: query(db, "SELECT count(*) FROM runnel_node_state") or 0, 30,
+                     "the first checkpoint", proc)
+            write_data(data, groups, groups, header=False, mode="a")
             wait_for(lambda: query(db, "SELECT count(*) FROM w") == groups, 120,
-                     f"{groups} groups in the table")
+                     f"{groups} groups in the table", proc)
             proc.send_signal(signal.SIGTERM)
             t = time.monotonic()
             assert proc.wait(timeout=120) == 0, read(log.name)
             stops.append(time.monotonic() - t)
             log.close()
             size = query(db, "SELECT sum(length(state)) FROM runnel_node_state")
-            # Restore: start again, then time to the restore line.
-            with open(data, "a") as f:
-                f.write(f"dev-{0:06d},{T0 + groups * 10 + 1},0\n")
             proc, log = start(runnel, p, os.path.join(out, "restore.log"))
             t = time.monotonic()
-            wait_for(lambda: "restored the checkpoint" in read(log.name), 120, "the restore")
+            wait_for(lambda: "restored the checkpoint" in read(log.name), 120, "the restore",
+                     proc)
             restores.append(time.monotonic() - t)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             log.close()
         print(f"checkpoint {groups} groups: {size:,} bytes, stop {stops}, restore {restores}",
               flush=True)
-        lines.append(f"| {groups:,} | {size:,} | {statistics.median(stops):.2f} s | "
-                     f"{statistics.median(restores):.2f} s |")
+        lines.append(f"| {groups:,} | {size:,} | {statistics.median(stops):.3f} s | "
+                     f"{statistics.median(restores):.3f} s |")
     return lines
 
 
-def bench_recovery(runnel, out, records, runs, batch):
-    times, lines_seen = [], ""
+def bench_recovery(runnels, out, records, runs, batch):
+    """Builds one state directory killed with `records` logged after its checkpoint, then
+    restarts each binary of `runnels` ({label: path}) on a fresh copy of it, interleaved."""
+    first = next(iter(runnels.values()))
+    data = os.path.join(out, "recovery.csv")
+    write_data(data, 0, 1000)
+    state = os.path.join(out, "recovery-state")
+    pristine = state + ".killed"
+    rm_state(state)
+    rm_state(pristine)
+    db = os.path.join(state, "runnel.db")
+    p = pipeline(out, "recovery.toml", state=state, data=data, mode="follow",
+                 sink='table = "w"', interval="1h", batch=batch)
+    proc, log = start(first, p, os.path.join(out, "recovery-first.log"))
+    wait_for(lambda: query(db, "SELECT count(*) FROM runnel_node_state") or 0, 30,
+             "the first checkpoint", proc)
+    write_data(data, records, 1000, header=False, mode="a")
+    wait_for(lambda: (query(db, "SELECT count(*) FROM runnel_input_log") or 0) >= records,
+             600, f"{records} logged records", proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    log.close()
+    steps = query(db, "SELECT count(*) FROM runnel_steps")
+    subprocess.run(["cp", "-a", state, pristine], check=True)
+    times = {label: [] for label in runnels}
     for run in range(runs):
-        data = os.path.join(out, "recovery.csv")
-        write_data(data, 0, 1000)
-        state = os.path.join(out, "recovery-state")
-        rm_state(state)
-        db = os.path.join(state, "runnel.db")
-        p = pipeline(out, "recovery.toml", state=state, data=data, mode="follow",
-                     sink='table = "w"', interval="1h", batch=batch)
-        proc, log = start(runnel, p, os.path.join(out, "recovery-first.log"))
-        wait_for(lambda: query(db, "SELECT count(*) FROM runnel_node_state") or 0, 30,
-                 "the first checkpoint")
-        write_data(data, records, 1000, header=False, mode="a")
-        wait_for(lambda: (query(db, "SELECT count(*) FROM runnel_input_log") or 0) >= records,
-                 300, f"{records} logged records")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        log.close()
-        steps = query(db, "SELECT count(*) FROM runnel_steps")
-        proc, log = start(runnel, p, os.path.join(out, "recovery-second.log"))
-        t = time.monotonic()
-        wait_for(lambda: "restored the checkpoint" in read(log.name), 600, "the restore")
-        took = time.monotonic() - t
-        times.append(took)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        log.close()
-        lines_seen = re.search(r"restored the checkpoint[^\n]*", read(log.name)).group(0)
-        print(f"recovery run {run + 1}: {took:.2f} s ({steps} logged steps): {lines_seen}",
-              flush=True)
-    return [f"| {batch:,} | {steps:,} | {statistics.median(times):.2f} s | "
-            f"{', '.join(f'{t:.2f}' for t in times)} |"]
+        for label, runnel in runnels.items():
+            rm_state(state)
+            subprocess.run(["cp", "-a", pristine, state], check=True)
+            proc, log = start(runnel, p, os.path.join(out, "recovery-second.log"))
+            t = time.monotonic()
+            wait_for(lambda: "restored the checkpoint" in read(log.name), 600, "the restore",
+                     proc)
+            took = time.monotonic() - t
+            times[label].append(took)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            log.close()
+            said = re.search(r"restored the checkpoint[^\n]*", read(log.name)).group(0)
+            print(f"recovery {label} run {run + 1}: {took:.2f} s ({steps} logged steps, load "
+                  f"{os.getloadavg()[0]:.1f}): {said}", flush=True)
+    return [f"| {label} | {batch:,} | {steps:,} | {statistics.median(t):.2f} s | "
+            f"{', '.join(f'{x:.2f}' for x in t)} |" for label, t in times.items()]
 
 
 def main():
@@ -229,10 +265,12 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--records", type=int, default=2_000_000)
     parser.add_argument("--recovery-records", type=int, default=1_000_000)
-    parser.add_argument("--groups", default="1000,10000,100000")
+    parser.add_argument("--groups", default="0,1000,10000,100000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--recovery-batches", default="4096,100",
                         help="batch_size values: records per logged step")
+    parser.add_argument("--compare-with", default="",
+                        help="another runnel binary whose recovery is timed on the same state")
     parser.add_argument("--only", default="ingest,checkpoint,recovery")
     args = parser.parse_args()
     args.out = os.path.abspath(args.out)
@@ -250,9 +288,13 @@ def main():
         report += ["### Recovery after kill -9", ""]
         report += [f"{args.recovery_records:,} records logged since the last checkpoint; time "
                    "from process start to the \"restored the checkpoint\" line.", "",
-                   "| batch_size | logged steps | median | runs (s) |", "|---|---|---|---|"]
+                   "| binary | batch_size | logged steps | median | runs (s) |",
+                   "|---|---|---|---|---|"]
+        runnels = {"this": args.runnel}
+        if args.compare_with:
+            runnels["compared"] = args.compare_with
         for batch in args.recovery_batches.split(","):
-            report += bench_recovery(args.runnel, args.out, args.recovery_records, args.runs,
+            report += bench_recovery(runnels, args.out, args.recovery_records, args.runs,
                                      int(batch))
     print("\n".join(report))
 

@@ -6,7 +6,7 @@
 #
 # usage: scripts/bench_persistence.sh
 # environment (defaults): RUNS=3 RECORDS=2000000 RECOVERY_RECORDS=1000000
-#   GROUPS_LIST=1000,10000,100000 ONLY=ingest,checkpoint,recovery RUNNEL_BIN=build/app/runnel
+#   GROUPS_LIST=0,1000,10000,100000 ONLY=ingest,checkpoint,recovery RUNNEL_BIN=build/app/runnel
 # Everything it writes goes to bench/results/persistence/ (git-ignored): data, state
 # directories, logs, summary.md.
 set -euo pipefail
@@ -27,6 +27,6 @@ mkdir -p "$RESULTS"
 
 "$PY" "$ROOT/bench/persistence_bench.py" "$RUNNEL_BIN" "$RESULTS" \
   --runs "${RUNS:-3}" --records "${RECORDS:-2000000}" \
-  --recovery-records "${RECOVERY_RECORDS:-1000000}" --groups "${GROUPS_LIST:-1000,10000,100000}" \
+  --recovery-records "${RECOVERY_RECORDS:-1000000}" --groups "${GROUPS_LIST:-0,1000,10000,100000}" \
   --only "${ONLY:-ingest,checkpoint,recovery}" | tee "$RESULTS/summary.md"
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS/machine.txt" >&2
