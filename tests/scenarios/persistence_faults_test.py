@@ -149,7 +149,8 @@ def case_corrupt(runnel, work):
     # Not SQLite at all.
     with open(db, "wb") as f:
         f.write(b"device,ts,v\n" * 1000)
-    os.remove(db + "-shm") if os.path.exists(db + "-shm") else None
+    if os.path.exists(db + "-shm"):
+        os.remove(db + "-shm")
     result = run(runnel, "run", pipeline)
     assert_refused(result, db, "is not a Runnel state database", "--reset-state")
 
@@ -348,7 +349,6 @@ def main():
     if case not in cases:
         sys.exit(f"unknown case {case} (cases: {', '.join(cases)})")
     with tempfile.TemporaryDirectory(prefix=f"runnel-fault-{case}-") as work:
-        os.environ.get("KEEP") and print(work)
         cases[case](runnel, work)
     print(f"persistence fault {case}: ok")
 
