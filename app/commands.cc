@@ -177,6 +177,7 @@ int RunCommand(const RunArgs& args) {
     StopSignal stop([&flow](int) { flow.RequestStop(); });
     status = flow.Run(scheduler);
   }
+  if (status.ok()) status = pipeline.CheckpointAtEnd();
   dashboard.reset();
   if (!status.ok()) {
     // Whatever stops a run that has started (bad data with on_error = "fail", a full disk) is

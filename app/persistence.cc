@@ -175,6 +175,7 @@ Status PipelinePersistence::BeforeCommit() {
     // input restores the state before them and retracts them (SPEC §6 backfill).
     RUNNEL_RETURN_IF_ERROR(SaveFinalChanges(step));
     recording_final_ = false;
+    changed_since_checkpoint_ = false;  // nor at the end of the run (CheckpointAtEnd)
     return Status::Ok();
   }
   const bool finish_next = flow_->finish_pending();
@@ -245,6 +246,13 @@ Status PipelinePersistence::Checkpoint(int64_t step) {
   last_checkpoint_step_ = step;
   changed_since_checkpoint_ = false;
   return Status::Ok();
+}
+
+Status PipelinePersistence::CheckpointAtEnd() {
+  if (!changed_since_checkpoint_) return Status::Ok();
+  RUNNEL_RETURN_IF_ERROR(Checkpoint(flow_->step()));
+  last_checkpoint_at_ = options_.clock->NowMillis();
+  return db_->CommitStep();
 }
 
 Status PipelinePersistence::Recover() {
@@ -327,6 +335,8 @@ Status PipelinePersistence::ReplaySteps(int64_t after_step, int64_t through_step
   while (!steps.empty() && steps.back().step > through_step) steps.pop_back();
   if (steps.empty()) {
     flow_->SetStep(after_step);
+    options_.logger->Info("restored the checkpoint of step " + std::to_string(after_step) +
+                          " (no logged steps after it)");
     return Status::Ok();
   }
   std::map<int64_t, int> node_of_source;
@@ -335,46 +345,47 @@ Status PipelinePersistence::ReplaySteps(int64_t after_step, int64_t through_step
     tap->set_muted(true);
   }
   for (SinkGate* gate : gates_) gate->set_muted(true);
+  // One pass over the log after the checkpoint (one query per step made recovery after many
+  // small steps slow): `batches` collects the records of one step; a record of a later step
+  // first re-runs the steps up to it, those without records with empty batches.
   std::map<int, std::vector<std::pair<Row, Timestamp>>> batches;
+  size_t next = 0;  // index in `steps` of the next step to re-run
+  auto run_steps_through = [&](int64_t last) -> Status {
+    for (; next < steps.size() && steps[next].step <= last; ++next) {
+      const StepEntry& step = steps[next];
+      std::vector<Timestamp> watermarks;
+      RUNNEL_ASSIGN_OR_RETURN(SnapshotReader reader, SnapshotReader::Open(step.watermarks));
+      while (reader.remaining() > 0) {
+        Timestamp t;
+        RUNNEL_RETURN_IF_ERROR(reader.ReadTimestamp("step watermark", &t));
+        watermarks.push_back(t);
+      }
+      flow_->SetStep(step.step - 1);
+      RUNNEL_RETURN_IF_ERROR(flow_->ReplayStep(
+          [&](int node, Output& out) {
+            auto batch = batches.find(node);
+            if (batch == batches.end()) return Status::Ok();
+            for (const auto& [row, time] : batch->second) out.Emit(row, time, 1);
+            return Status::Ok();
+          },
+          watermarks));
+      batches.clear();
+    }
+    return Status::Ok();
+  };
   uint64_t replayed = 0;
-  Status status;
-  for (const StepEntry& step : steps) {
-    batches.clear();
-    status = log_->ReadSteps(step.step - 1, step.step, [&](const LoggedRecord& record) {
-      auto node = node_of_source.find(record.source_id);
-      if (node == node_of_source.end()) return Status::Ok();  // a source no longer logged
-      RUNNEL_ASSIGN_OR_RETURN(SnapshotReader reader, SnapshotReader::Open(record.record));
-      Row row;
-      RUNNEL_RETURN_IF_ERROR(reader.ReadRow("logged record", &row));
-      batches[node->second].emplace_back(std::move(row), record.time);
-      ++replayed;
-      return Status::Ok();
-    });
-    if (!status.ok()) break;
-    std::vector<Timestamp> watermarks;
-    auto reader = SnapshotReader::Open(step.watermarks);
-    if (!reader.ok()) {
-      status = reader.status();
-      break;
-    }
-    while (reader->remaining() > 0) {
-      Timestamp t;
-      status = reader->ReadTimestamp("step watermark", &t);
-      if (!status.ok()) break;
-      watermarks.push_back(t);
-    }
-    if (!status.ok()) break;
-    flow_->SetStep(step.step - 1);
-    status = flow_->ReplayStep(
-        [&](int node, Output& out) {
-          auto batch = batches.find(node);
-          if (batch == batches.end()) return Status::Ok();
-          for (const auto& [row, time] : batch->second) out.Emit(row, time, 1);
-          return Status::Ok();
-        },
-        watermarks);
-    if (!status.ok()) break;
-  }
+  Status status = log_->ReadSteps(after_step, steps.back().step, [&](const LoggedRecord& record) {
+    RUNNEL_RETURN_IF_ERROR(run_steps_through(record.step - 1));
+    auto node = node_of_source.find(record.source_id);
+    if (node == node_of_source.end()) return Status::Ok();  // a source no longer logged
+    RUNNEL_ASSIGN_OR_RETURN(SnapshotReader reader, SnapshotReader::Open(record.record));
+    Row row;
+    RUNNEL_RETURN_IF_ERROR(reader.ReadRow("logged record", &row));
+    batches[node->second].emplace_back(std::move(row), record.time);
+    ++replayed;
+    return Status::Ok();
+  });
+  if (status.ok()) status = run_steps_through(steps.back().step);
   for (InputLogTap* tap : taps_) tap->set_muted(false);
   for (SinkGate* gate : gates_) gate->set_muted(false);
   RUNNEL_RETURN_IF_ERROR(status.WithContext("re-running the logged steps after the checkpoint"));

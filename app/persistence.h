@@ -66,6 +66,11 @@ class PipelinePersistence {
   // before Dataflow::Run. Invalid: a view whose definition changed (names it, with options).
   Status Recover();
 
+  // Checkpoints the last committed step if it is not in the checkpoint yet. A stop that
+  // arrives between two steps ends Dataflow::Run without a step that sees it, so the step
+  // listener alone would leave a SIGTERM run uncheckpointed. Call after Run returned Ok.
+  Status CheckpointAtEnd();
+
  private:
   PipelinePersistence(StateDatabase* db, Dataflow* flow, PersistenceOptions options);
   Status BeforeCommit();

@@ -765,6 +765,10 @@ Result<std::unique_ptr<Pipeline>> BuildPipeline(const PipelineConfig& config,
 
 Status Pipeline::Restore() { return persistence_ ? persistence_->Recover() : Status::Ok(); }
 
+Status Pipeline::CheckpointAtEnd() {
+  return persistence_ ? persistence_->CheckpointAtEnd() : Status::Ok();
+}
+
 std::optional<Timestamp> Pipeline::last_checkpoint_time() const {
   if (!persistence_) return std::nullopt;
   return persistence_->last_checkpoint_time();

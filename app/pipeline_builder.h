@@ -65,6 +65,9 @@ class Pipeline {
 
   // Restores the last checkpoint, if any (SPEC §6). Call once, before running the dataflow.
   Status Restore();
+  // Checkpoints what the last step changed (SPEC §6: a stop checkpoints). Call once after
+  // Dataflow::Run has returned Ok.
+  Status CheckpointAtEnd();
   // Gateway-clock time of the last checkpoint this run took or restored.
   std::optional<Timestamp> last_checkpoint_time() const;
 

@@ -112,7 +112,7 @@ Status InputLog::ReadSteps(int64_t after_step, int64_t through_step,
       SqliteStatement query,
       SqliteStatement::Prepare(db_->handle(),
                                "SELECT source_id, step, time, arrival, record, seq FROM "
-                               "runnel_input_log WHERE step > ?1 AND step <= ?2 ORDER BY seq",
+                               "runnel_input_log WHERE step > ?1 AND step <= ?2 ORDER BY step, seq",
                                SqliteContext(db_->path(), "read the input log")));
   RUNNEL_RETURN_IF_ERROR(query.BindInt(1, after_step));
   RUNNEL_RETURN_IF_ERROR(query.BindInt(2, through_step));

@@ -55,7 +55,8 @@ class InputLog {
   Status Append(int64_t source_id, int64_t step, Timestamp time, int64_t arrival,
                 std::string_view record);
 
-  // Records of steps in (after_step, through_step], in log order.
+  // Records of steps in (after_step, through_step], in step order and log order within a step
+  // (which is log order: steps only grow), read with one index scan.
   Status ReadSteps(int64_t after_step, int64_t through_step,
                    const std::function<Status(const LoggedRecord&)>& visit);
   // Up to `limit` records of one source after log position `after_seq` with

@@ -30,6 +30,9 @@ Status SqliteError(sqlite3* db, int rc, std::string_view context) {
     case SQLITE_PROTOCOL:
       return Status::IoError(std::move(message));
     case SQLITE_CORRUPT:
+      return Status::Corruption(message +
+                                " (the file is damaged: restore it from a backup, or let "
+                                "`runnel run --reset-state` start over with a new one)");
     case SQLITE_NOTADB:
       return Status::Corruption(std::move(message));
     default:
