@@ -1,24 +1,59 @@
 #!/usr/bin/env bash
 # Takes a screenshot of each dashboard page (docs/images/dashboard-*.png) with headless Debian
-# Chromium, on a follow-mode pipeline fed with a few minutes of readings.
+# Chromium on the README's live fleet, started here on its own: a mosquitto on a free loopback
+# port (tests/support/mosquitto_broker.py), `runnel simulate` (6 ESP32 nodes, a few malformed
+# payloads) and `runnel run` on a copy of examples/live_fleet.toml pointed at that broker.
 # Needs a built runnel and the browser test's npm packages: cmake --build build.
+# FLEET_SECONDS (default 60) is how long the fleet reports before the screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
 exec /usr/bin/python3 - "$PWD/$build_dir/app/runnel" "$PWD/$build_dir/tests/web/npm/node_modules" "$PWD/docs/images" <<'PY'
-import math, os, subprocess, sys, time
+import os, re, shutil, subprocess, sys, tempfile, time
 sys.path.insert(0, "tests/web")
-from dashboard_run import DashboardRun, wait_for, get
+sys.path.insert(0, "tests/support")
+from dashboard_run import wait_for
+from mosquitto_broker import MosquittoBroker
 runnel, modules, out = sys.argv[1:]
 os.makedirs(out, exist_ok=True)
-with DashboardRun(runnel) as run:
-    rows = []
-    for i in range(240):
-        for d, base in (("greenhouse-1", 21), ("greenhouse-2", 18.5), ("shed", 14)):
-            rows.append((d, round(base + 3 * math.sin(i / 20 + base), 2), round(55 + 10 * math.cos(i / 15), 1)))
-    run.append(rows)
-    wait_for(lambda: b'"records":720' in get(run.url + "api/v1/status")[2], what="records")
-    time.sleep(1)
-    subprocess.run(["node", "tests/web/browser_check.cjs", "screenshots", run.url, out],
-                   check=True, env=dict(os.environ, NODE_PATH=modules))
+with tempfile.TemporaryDirectory(prefix="runnel-screenshots-") as tmp, \
+        MosquittoBroker(os.path.join(tmp, "broker")) as broker:
+    with open("examples/live_fleet.toml") as f:
+        pipeline = f.read()
+    for old, new in (('"tcp://127.0.0.1:1883"', f'"{broker.uri}"'), ('"127.0.0.1:8080"', '"127.0.0.1:0"')):
+        if old not in pipeline:
+            sys.exit(f"examples/live_fleet.toml no longer names {old}: update this script")
+        pipeline = pipeline.replace(old, new)
+    os.makedirs(os.path.join(tmp, "data"))
+    shutil.copy("examples/data/calibration.csv", os.path.join(tmp, "data"))
+    with open(os.path.join(tmp, "live_fleet.toml"), "w") as f:
+        f.write(pipeline)
+    log_path = os.path.join(tmp, "runnel.log")
+    processes = []
+    try:
+        with open(log_path, "w") as log:
+            processes.append(subprocess.Popen(
+                [runnel, "run", os.path.join(tmp, "live_fleet.toml"), "--state-dir", os.path.join(tmp, "state")],
+                stdout=subprocess.DEVNULL, stderr=log))
+        def log_has(pattern):
+            with open(log_path) as f:
+                text = f.read()
+            if processes[0].poll() is not None:
+                sys.exit(f"runnel exited with {processes[0].returncode}:\n{text}")
+            return re.search(pattern, text)
+        url = wait_for(lambda: log_has(r"dashboard: (https?://\S+)"), what="the dashboard").group(1)
+        wait_for(lambda: log_has(r"source 'env': subscribed to"), what="the MQTT subscription")
+        processes.append(subprocess.Popen(
+            [runnel, "simulate", "--profile", "esp32-bme280", "--devices", "6", "--rate", "12",
+             "--disorder", "2s", "--duplicate-fraction", "0.01", "--malformed-fraction", "0.03",
+             "--broker", broker.uri], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        seconds = int(os.environ.get("FLEET_SECONDS", "60"))
+        print(f"the fleet reports to {url} for {seconds} s")
+        time.sleep(seconds)
+        subprocess.run(["node", "tests/web/browser_check.cjs", "screenshots", url, out, "env_cal"],
+                       check=True, env=dict(os.environ, NODE_PATH=modules))
+    finally:
+        for p in reversed(processes):
+            p.terminate()
+            p.wait(timeout=15)
 PY

@@ -3,14 +3,13 @@
 #include <arpa/inet.h>
 #include <civetweb.h>
 #include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <thread>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "web/http_auth.h"
 #include "web/prometheus_text.h"
 #include "web/query_string.h"
+#include "web/tls_frontend.h"
 
 namespace runnel {
 
@@ -77,23 +77,24 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(
   }
 
   static std::once_flag library_once;
-  std::call_once(library_once, [] { mg_init_library(MG_FEATURES_TLS | MG_FEATURES_WEBSOCKET); });
+  std::call_once(library_once, [] { mg_init_library(MG_FEATURES_WEBSOCKET); });
 
   std::string listen = options.listen;
   // CivetWeb takes numeric addresses only.
   if (listen.starts_with("localhost:")) listen = "127.0.0.1" + listen.substr(9);
-  if (tls) listen += 's';
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  // With TLS, CivetWeb serves plain HTTP on loopback behind the TLS frontend (tls_frontend.h).
+  const std::string civet_listen = tls ? "127.0.0.1:0" : listen;
   const std::string max_request = std::to_string(kMaxRequestBytes);
-  const char* civet_options[] = {
-      "listening_ports", listen.c_str(), "num_threads", "40", "request_timeout_ms", "10000",
-      "max_request_size", max_request.c_str(), "enable_keep_alive", "yes",
-      // Headers and body go out in two writes: without this, Nagle's
-      // algorithm and delayed ACKs add 40 ms to each response.
-      "tcp_nodelay", "1", "websocket_timeout_ms", "30000", "enable_websocket_ping_pong", "yes",
-      "ssl_protocol_version", "4", nullptr};
+  const char* civet_options[] = {"listening_ports", civet_listen.c_str(), "num_threads", "40",
+                                 "request_timeout_ms", "10000", "max_request_size",
+                                 max_request.c_str(), "enable_keep_alive", "yes",
+                                 // Headers and body go out in two writes: without this, Nagle's
+                                 // algorithm and delayed ACKs add 40 ms to each response.
+                                 "tcp_nodelay", "1", "websocket_timeout_ms", "30000",
+                                 "enable_websocket_ping_pong", "yes", nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = &DashboardServer::OnLogMessage;
-  callbacks.init_ssl = &DashboardServer::OnInitTls;
   server->live_ = std::make_unique<LiveUpdates>(telemetry);
   server->context_ = mg_start(&callbacks, server.get(), civet_options);
   if (server->context_ == nullptr) {
@@ -111,13 +112,21 @@ Result<std::unique_ptr<DashboardServer>> DashboardServer::Start(
 
   mg_server_port ports[4] = {};
   const int n = mg_get_server_ports(server->context_, 4, ports);
-  const std::string host = listen.substr(0, listen.rfind(':'));
-  const int port = n > 0 ? ports[0].port : 0;
+  int port = n > 0 ? ports[0].port : 0;
   server->port_ = port;
-  const std::string wake_host = host == "0.0.0.0" ? "127.0.0.1" : host;
+  const std::string wake_host = host == "0.0.0.0" || tls ? "127.0.0.1" : host;
   in_addr wake{};
   server->listen_address_ =
       inet_pton(AF_INET, wake_host.c_str(), &wake) == 1 ? wake.s_addr : htonl(INADDR_LOOPBACK);
+  if (tls) {
+    const auto colon = listen.rfind(':');
+    const int public_port = std::atoi(listen.c_str() + colon + 1);
+    auto frontend =
+        TlsFrontend::Start(host, public_port, *options.cert_file, *options.key_file, port);
+    if (!frontend.ok()) return Status::IoError("dashboard: " + frontend.status().message());
+    server->tls_frontend_ = std::move(*frontend);
+    port = server->tls_frontend_->port();
+  }
   server->url_ = std::string(tls ? "https://" : "http://") +
                  (host == "0.0.0.0" ? "127.0.0.1" : host) + ":" + std::to_string(port) + "/";
   return server;
@@ -128,6 +137,7 @@ DashboardServer::DashboardServer(PrivateTag, const DashboardServerOptions& optio
     : options_(options), telemetry_(telemetry), logger_(logger) {}
 
 DashboardServer::~DashboardServer() {
+  tls_frontend_.reset();  // no new connections, and the relayed ones end
   // mg_stop closes every connection (WebSocket close handlers remove their clients) and joins
   // CivetWeb's threads; then no callback can reach this object. Its listening thread only
   // notices the stop when poll() returns, which it does after 2 s unless a connection wakes it:
@@ -167,32 +177,6 @@ int DashboardServer::OnLogMessage(const mg_connection* conn, const char* message
     self->last_civetweb_error_ = message;
   }
   return 1;  // handled: CivetWeb does not print it
-}
-
-int DashboardServer::OnInitTls(void* ssl_ctx, void* self) {
-  return static_cast<DashboardServer*>(self)->InitTls(ssl_ctx);
-}
-
-int DashboardServer::InitTls(void* ssl_ctx) {
-  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  const auto fail = [&](const std::string& what) {
-    char reason[256];
-    ERR_error_string_n(ERR_get_error(), reason, sizeof(reason));
-    std::lock_guard lock(mu_);
-    last_civetweb_error_ = what + ": " + reason;
-    return -1;
-  };
-  if (SSL_CTX_use_certificate_chain_file(ctx, options_.cert_file->c_str()) != 1) {
-    return fail("cannot load cert_file " + *options_.cert_file);
-  }
-  if (SSL_CTX_use_PrivateKey_file(ctx, options_.key_file->c_str(), SSL_FILETYPE_PEM) != 1) {
-    return fail("cannot load key_file " + *options_.key_file);
-  }
-  if (SSL_CTX_check_private_key(ctx) != 1) {
-    return fail("key_file " + *options_.key_file + " does not match cert_file " +
-                *options_.cert_file);
-  }
-  return 1;  // the certificate is set up: CivetWeb loads none itself
 }
 
 int DashboardServer::OnRequest(mg_connection* conn, void* self) {
@@ -266,7 +250,7 @@ bool DashboardServer::Authorize(const Request& request, int* status) {
     // The browser keeps the token in an HttpOnly cookie and the address bar loses it.
     std::string cookie =
         std::string(kTokenCookie) + "=" + *options_.token + "; Path=/; HttpOnly; SameSite=Strict";
-    if (request.info->is_ssl) cookie += "; Secure";
+    if (tls_frontend_) cookie += "; Secure";
     std::string location = request.info->local_uri ? request.info->local_uri : "/";
     if (!from_query.rest.empty()) location += "?" + from_query.rest;
     *status = request.Send(303, "text/plain; charset=utf-8", "",

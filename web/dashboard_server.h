@@ -17,6 +17,7 @@
 #include "runtime/telemetry.h"
 #include "storage/rejects_reader.h"
 #include "web/live_updates.h"
+#include "web/tls_frontend.h"
 
 struct mg_context;
 struct mg_connection;
@@ -65,7 +66,6 @@ class DashboardServer {
   // CivetWeb callbacks (C trampolines to the members below).
   static int OnRequest(mg_connection* conn, void* self);
   static int OnLogMessage(const mg_connection* conn, const char* message);
-  static int OnInitTls(void* ssl_ctx, void* self);
   static int OnWebSocketConnect(const mg_connection* conn, void* self);
   static void OnWebSocketReady(mg_connection* conn, void* self);
   static int OnWebSocketData(mg_connection* conn, int bits, char* data, size_t size, void* self);
@@ -79,7 +79,6 @@ class DashboardServer {
   // a redirect that turns ?token= into a cookie) and then returns false.
   bool Authorize(const Request& request, int* status);
   bool HasValidToken(const mg_connection* conn) const;
-  int InitTls(void* ssl_ctx);
   // Connects to the listening socket, so that CivetWeb's poll() returns (see the destructor).
   void WakeListener() const;
 
@@ -89,8 +88,9 @@ class DashboardServer {
   std::unique_ptr<RejectsReader> rejects_;
   std::unique_ptr<LiveUpdates> live_;
   mg_context* context_ = nullptr;
+  std::unique_ptr<TlsFrontend> tls_frontend_;  // HTTPS: in front of CivetWeb's listener
   std::string url_;
-  int port_ = 0;
+  int port_ = 0;                 // CivetWeb's own listener (behind the TLS frontend with HTTPS)
   uint32_t listen_address_ = 0;  // network byte order
   std::mutex mu_;                // guards what follows
   std::string last_civetweb_error_;

@@ -1,6 +1,6 @@
 // Drives Debian's Chromium (playwright-core, no downloaded browser) against a running dashboard.
 //   node browser_check.cjs check URL       the views page updates its table and chart live
-//   node browser_check.cjs screenshots URL DIR   one PNG per page
+//   node browser_check.cjs screenshots URL DIR VIEW   one PNG per page (VIEW on the views page)
 // For `check`, the caller appends readings to the pipeline's input while this runs; this
 // script prints "ready" once the page shows its first rows, and then waits for more.
 "use strict";
@@ -33,10 +33,11 @@ async function check(page, url) {
   console.log("updated", (await rowsText(page)).length, await page.getAttribute("#chart", "data-points"));
 }
 
-async function screenshots(page, url, dir) {
+async function screenshots(page, url, dir, view) {
+  await page.setViewportSize({ width: 1440, height: 800 });  // the live fleet's graph is 5 columns wide
   for (const [name, hash, selector] of [["overview", "#/overview", "#sources"],
-    ["devices", "#/devices", "h2"], ["views", "#/views/env_10s", "#chart canvas"],
-    ["pipeline", "#/graph", "#graph"], ["rejects", "#/rejects", "h2"]]) {
+    ["devices", "#/devices", "table tbody tr"], ["views", "#/views/" + view, "#chart canvas"],
+    ["pipeline", "#/graph", "#graph"], ["rejects", "#/rejects", "table tbody tr"]]) {
     await page.goto(url + hash);
     await page.waitForSelector(selector, { timeout: 15000 });
     await page.waitForTimeout(800);
@@ -46,13 +47,13 @@ async function screenshots(page, url, dir) {
 }
 
 (async () => {
-  const [mode, url, dir] = process.argv.slice(2);
+  const [mode, url, dir, view] = process.argv.slice(2);
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
     if (mode === "check") await check(page, url);
-    else if (mode === "screenshots") await screenshots(page, url, dir);
-    else throw new Error("usage: browser_check.cjs check|screenshots URL [DIR]");
+    else if (mode === "screenshots" && view) await screenshots(page, url, dir, view);
+    else throw new Error("usage: browser_check.cjs check URL | screenshots URL DIR VIEW");
   } finally {
     await browser.close();
   }

@@ -1,7 +1,7 @@
 """A live `runnel run` with its dashboard, for the web tests, screenshots and benchmark.
 
-DashboardRun writes a pipeline whose follow-mode CSV source reads logs/*.csv in a temporary
-directory, starts runnel on it (dashboard on a free loopback port unless told otherwise), reads
+DashboardRun writes a pipeline (by default one whose follow-mode CSV source reads logs/*.csv)
+in a temporary directory, starts runnel on it (dashboard on a free loopback port unless told otherwise), reads
 the dashboard's address from the startup line, and appends readings on request.
 """
 import os
@@ -46,16 +46,18 @@ table = "env_10s"
 
 
 class DashboardRun:
-    def __init__(self, runnel, dashboard='listen = "127.0.0.1:0"', extra_files=None):
+    def __init__(self, runnel, dashboard='listen = "127.0.0.1:0"', extra_files=None,
+                 pipeline=PIPELINE):
         self.dir = tempfile.TemporaryDirectory(prefix="runnel-web-")
         self.root = self.dir.name
         os.makedirs(os.path.join(self.root, "logs"))
         for name, text in (extra_files or {}).items():
+            os.makedirs(os.path.dirname(os.path.join(self.root, name)), exist_ok=True)
             with open(os.path.join(self.root, name), "w") as f:
                 f.write(text)
         self.pipeline = os.path.join(self.root, "pipeline.toml")
         with open(self.pipeline, "w") as f:
-            f.write(PIPELINE.format(dashboard=dashboard))
+            f.write(pipeline.format(dashboard=dashboard))
         self.log_path = os.path.join(self.root, "logs", "env.csv")
         with open(self.log_path, "w") as f:
             f.write("device,ts,temp,hum\n")

@@ -87,7 +87,7 @@ async function renderDevices() {
     return;
   }
   page.innerHTML = `<h2>Devices</h2>` + table(["device", "status", "last seen", "last values"], devices.map((d) =>
-    `<tr><td>${esc(d.device)}</td><td class="${d.online ? "online" : "offline"}">${d.online ? "online" : "offline"}</td><td>${fmtTime(d.last_seen)}</td><td>${d.values ? Object.entries(d.values).map(([k, v]) => `${esc(k)}=${fmtValue(v)}`).join(" ") : "n/a"}</td></tr>`), "devices");
+    `<tr><td>${esc(d.device)}</td><td class="${d.online ? "online" : "offline"}">${d.online ? "online" : "offline"}</td><td>${fmtTime(d.last_seen)}</td><td>${d.values ? Object.entries(d.values).filter(([k]) => k !== "device").map(([k, v]) => `${esc(k)}=${k === "ts" ? fmtTime(v) : fmtValue(v)}`).join(" ") : "n/a"}</td></tr>`), "devices");
 }
 
 // --- views: live table and chart -------------------------------------------------------------
