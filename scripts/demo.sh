@@ -47,7 +47,8 @@ pids+=($!)
 
 echo "== runnel run examples/live_fleet.toml (Ctrl-C to stop; results stay in"
 echo "   examples/runnel-state-live/runnel.db and a restart continues where it stopped)"
-echo "   dashboard: http://127.0.0.1:8080/   MQTT results: mosquitto_sub -t 'runnel/#' -v"
+echo "   the dashboard's address is on the 'runnel: dashboard:' line below (127.0.0.1:8080 when free)"
+echo "   MQTT results: mosquitto_sub -t 'runnel/#' -v"
 "$runnel" run examples/live_fleet.toml &
 runnel_pid=$!
 if [ -n "${DEMO_SECONDS:-}" ]; then
