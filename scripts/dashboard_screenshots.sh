@@ -20,10 +20,12 @@ with tempfile.TemporaryDirectory(prefix="runnel-screenshots-") as tmp, \
         MosquittoBroker(os.path.join(tmp, "broker")) as broker:
     with open("examples/live_fleet.toml") as f:
         pipeline = f.read()
-    for old, new in (('"tcp://127.0.0.1:1883"', f'"{broker.uri}"'), ('"127.0.0.1:8080"', '"127.0.0.1:0"')):
-        if old not in pipeline:
-            sys.exit(f"examples/live_fleet.toml no longer names {old}: update this script")
-        pipeline = pipeline.replace(old, new)
+    old = '"tcp://127.0.0.1:1883"'
+    if old not in pipeline:
+        sys.exit(f"examples/live_fleet.toml no longer names {old}: update this script")
+    # A free port for the dashboard: the address is read from runnel's log line.
+    pipeline = pipeline.replace(old, f'"{broker.uri}"') + '\n[dashboard]\nlisten = "127.0.0.1:0"\n'
+
     os.makedirs(os.path.join(tmp, "data"))
     shutil.copy("examples/data/calibration.csv", os.path.join(tmp, "data"))
     with open(os.path.join(tmp, "live_fleet.toml"), "w") as f:
