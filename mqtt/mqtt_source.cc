@@ -162,6 +162,7 @@ void MqttSource::OnMessage(std::string_view topic, std::string_view payload) {
     return;
   }
   ++pending_;
+  WakeEngine();
   if (closing_ || pending_ <= static_cast<int64_t>(spec_.queue_limit)) return;
   // Blocking here stops Paho reading the socket: the broker queues for us, nothing is dropped.
   const auto started = std::chrono::steady_clock::now();

@@ -1,6 +1,7 @@
 #include "runtime/dataflow.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace runnel {
 
@@ -8,6 +9,7 @@ int Dataflow::AddSource(std::string name, std::unique_ptr<Source> source) {
   Node node;
   node.name = std::move(name);
   node.source = std::move(source);
+  node.source->set_wake_target(this);
   nodes_.push_back(std::move(node));
   return static_cast<int>(nodes_.size()) - 1;
 }
@@ -111,6 +113,14 @@ bool Dataflow::finish_pending() const {
   return false;
 }
 
+void Dataflow::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    wake_pending_ = true;
+  }
+  stop_cv_.notify_all();
+}
+
 void Dataflow::RequestStop() {
   {
     std::lock_guard<std::mutex> lock(stop_mu_);
@@ -133,9 +143,13 @@ Status Dataflow::Run(const SchedulerOptions& options) {
     // Unbounded sources with nothing new: back off instead of spinning, so an idle gateway
     // costs a few steps a second; the sources themselves throttle their polling of files.
     std::unique_lock<std::mutex> lock(stop_mu_);
-    stop_cv_.wait_for(lock, idle_sleep, [this] { return stop_requested_.load(); });
-    idle_sleep =
-        std::min(std::max(idle_sleep * 2, std::chrono::milliseconds(1)), options.max_idle_sleep);
+    stop_cv_.wait_for(lock, idle_sleep, [this] { return stop_requested_.load() || wake_pending_; });
+    if (std::exchange(wake_pending_, false)) {
+      idle_sleep = options.min_idle_sleep;
+    } else {
+      idle_sleep =
+          std::min(std::max(idle_sleep * 2, std::chrono::milliseconds(1)), options.max_idle_sleep);
+    }
   }
   for (Node& node : nodes_) {
     if (!node.op) continue;

@@ -40,7 +40,7 @@ struct SchedulerOptions {
   std::chrono::milliseconds max_idle_sleep{50};
 };
 
-class Dataflow {
+class Dataflow final : private WakeTarget {
  public:
   Dataflow() = default;
   Dataflow(const Dataflow&) = delete;
@@ -58,6 +58,8 @@ class Dataflow {
   // still open are incomplete and are not emitted; a later run over the same input does that.
   Status Run(const SchedulerOptions& options = {});
   void RequestStop();
+  // Ends an idle wait at once (a source got input on another thread). Safe from any thread.
+  void Wake() override;
   bool stop_requested() const { return stop_requested_.load(); }
 
   // Runs after every step, once all operators advanced (e.g. to commit the step's
@@ -105,7 +107,8 @@ class Dataflow {
   std::vector<Node> nodes_;
   std::vector<std::function<Status()>> step_listeners_;
   std::atomic<bool> stop_requested_{false};
-  std::mutex stop_mu_;  // with stop_cv_: wakes an idle engine at once on RequestStop()
+  bool wake_pending_ = false;  // guarded by stop_mu_
+  std::mutex stop_mu_;         // with stop_cv_: wakes an idle engine at once on RequestStop()
   std::condition_variable stop_cv_;
   bool first_step_done_ = false;
   bool finish_in_own_step_ = false;

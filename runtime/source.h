@@ -4,6 +4,7 @@
 // Threading: polled by the engine thread only.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +29,14 @@ struct SourceStats {
   uint64_t records_rejected = 0;  // malformed lines/payloads counted and skipped
   uint64_t reconnects = 0;        // MQTT: connections re-established after a loss
   uint64_t backpressure_ms = 0;   // MQTT: time the receiver waited for the engine to catch up
+};
+
+// What a source pokes when input arrives on another thread: the engine (Dataflow) stops its
+// idle wait and runs a step at once. Thread-safe.
+class WakeTarget {
+ public:
+  virtual ~WakeTarget() = default;
+  virtual void Wake() = 0;
 };
 
 class Source {
@@ -65,8 +74,19 @@ class Source {
 
   Output& output() { return output_; }
 
+  // Set by the dataflow that runs the source (which outlives it).
+  void set_wake_target(WakeTarget* target) { wake_target_.store(target); }
+
+ protected:
+  // For sources fed by another thread (an MQTT callback): the next step starts now instead of
+  // after the engine's idle back-off (up to max_idle_sleep). Safe from any thread.
+  void WakeEngine() const {
+    if (WakeTarget* target = wake_target_.load()) target->Wake();
+  }
+
  private:
   Output output_;
+  std::atomic<WakeTarget*> wake_target_{nullptr};
 };
 
 }  // namespace runnel

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -127,6 +128,66 @@ TEST_CASE("a replayed step emits its logged records and advances with the logged
               .ok());
   CHECK(flow.step() == 7);
   CHECK(log == std::vector<std::string>{"rec change port=0 9@45 1", "rec advance 40"});
+}
+
+// An unbounded source fed by another thread, which wakes the engine as an MQTT callback does.
+class ThreadFedSource final : public Source {
+ public:
+  void Push(int64_t value) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_.push_back(value);
+    }
+    WakeEngine();
+  }
+  Result<PollStatus> Poll(size_t) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_.empty()) return PollStatus::kIdle;
+    for (int64_t v : pending_) output().Emit(Row{Value::Int(v)}, v, 1);
+    pending_.clear();
+    return PollStatus::kProgress;
+  }
+  Timestamp watermark() const override { return kMinTime; }
+  bool bounded() const override { return false; }
+  SourceStats stats() const override { return {}; }
+
+ private:
+  std::mutex mu_;
+  std::vector<int64_t> pending_;
+};
+
+// Stops the run when the first change arrives.
+class StopOnChange final : public Operator {
+ public:
+  explicit StopOnChange(Dataflow* flow) : flow_(flow) {}
+  void OnChange(int, const Row&, Timestamp, Diff) override { flow_->RequestStop(); }
+  Status Advance(std::span<const Timestamp>, Timestamp* out) override {
+    *out = kMinTime;
+    return Status::Ok();
+  }
+
+ private:
+  Dataflow* flow_;
+};
+
+TEST_CASE("input arriving on another thread ends the engine's idle wait at once") {
+  Dataflow flow;
+  auto source = std::make_unique<ThreadFedSource>();
+  ThreadFedSource* feed = source.get();
+  int src = flow.AddSource("feed", std::move(source));
+  flow.AddOperator("stop", std::make_unique<StopOnChange>(&flow), {{src, 0}});
+  SchedulerOptions options;
+  // Without the wake-up the record would wait out a 20 s idle sleep.
+  options.min_idle_sleep = std::chrono::milliseconds(20'000);
+  options.max_idle_sleep = std::chrono::milliseconds(20'000);
+  const auto started = std::chrono::steady_clock::now();
+  std::thread producer([feed] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    feed->Push(7);
+  });
+  REQUIRE(flow.Run(options).ok());
+  producer.join();
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
 }
 
 TEST_CASE("an operator with two inputs sees one watermark per port") {
