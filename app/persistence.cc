@@ -115,6 +115,12 @@ Result<std::unique_ptr<PipelinePersistence>> PipelinePersistence::Open(StateData
   return p;
 }
 
+const std::vector<std::string>& PipelinePersistence::Keys() {
+  // Nodes are only added before the run starts (the graph, then the dashboard's taps).
+  if (keys_.size() != flow_->nodes().size()) keys_ = NodeKeys(*flow_);
+  return keys_;
+}
+
 Status PipelinePersistence::LogSource(int node, const std::string& name, const Schema& schema) {
   RUNNEL_ASSIGN_OR_RETURN(int64_t id,
                           log_->RegisterSource(name, InputLogSource::FieldsText(schema)));
@@ -153,7 +159,7 @@ Status PipelinePersistence::BeforeCommit() {
   const int64_t step = flow_->step();
   const std::vector<Dataflow::Node>& nodes = flow_->nodes();
   last_positions_.resize(nodes.size());
-  const std::vector<std::string> keys = NodeKeys(*flow_);
+  const std::vector<std::string>& keys = Keys();
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!nodes[i].source) continue;
     std::string position = nodes[i].source->SavePosition();
@@ -195,7 +201,7 @@ Status PipelinePersistence::BeforeCommit() {
 }
 
 Status PipelinePersistence::SaveFinalChanges(int64_t step) {
-  const std::vector<std::string> keys = NodeKeys(*flow_);
+  const std::vector<std::string>& keys = Keys();
   std::vector<FinalChange> changes;
   for (SinkGate* gate : gates_) {
     gate->set_recording(false);
@@ -219,7 +225,7 @@ size_t PipelinePersistence::NodeOf(const Operator* op) const {
 
 Status PipelinePersistence::Checkpoint(int64_t step) {
   const std::vector<Dataflow::Node>& nodes = flow_->nodes();
-  const std::vector<std::string> keys = NodeKeys(*flow_);
+  const std::vector<std::string>& keys = Keys();
   std::vector<NodeStateEntry> entries;
   entries.reserve(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -257,7 +263,7 @@ Status PipelinePersistence::CheckpointAtEnd() {
 
 Status PipelinePersistence::Recover() {
   if (checkpoint_.empty()) return Status::Ok();
-  const std::vector<std::string> keys = NodeKeys(*flow_);
+  const std::vector<std::string>& keys = Keys();
   std::map<std::string, const NodeStateEntry*> saved;
   for (const NodeStateEntry& entry : checkpoint_) saved[entry.node] = &entry;
   const int64_t checkpoint_step = checkpoint_.front().step;
@@ -313,7 +319,7 @@ Status PipelinePersistence::Recover() {
 }
 
 Status PipelinePersistence::UndoFinalChanges(const std::vector<FinalChange>& finals) {
-  const std::vector<std::string> keys = NodeKeys(*flow_);
+  const std::vector<std::string>& keys = Keys();
   std::map<std::string, SinkGate*> gate_of;
   for (SinkGate* gate : gates_) gate_of[keys[NodeOf(gate)]] = gate;
   for (const FinalChange& change : finals) {

@@ -81,6 +81,8 @@ class PipelinePersistence {
   Status SaveFinalChanges(int64_t step);
   Status UndoFinalChanges(const std::vector<FinalChange>& finals);
   size_t NodeOf(const Operator* op) const;  // index of op's node
+  // Each node's checkpoint key (its name, "#2" for a repeated sink name), computed once.
+  const std::vector<std::string>& Keys();
 
   StateDatabase* db_;
   Dataflow* flow_;
@@ -90,6 +92,7 @@ class PipelinePersistence {
   std::unique_ptr<InputLog> log_;
   std::unique_ptr<CheckpointStore> store_;
   std::vector<NodeStateEntry> checkpoint_;   // as loaded at start
+  std::vector<std::string> keys_;            // see Keys()
   std::vector<SinkGate*> gates_;             // owned by the dataflow
   std::vector<InputLogTap*> taps_;           // owned by the dataflow
   std::vector<std::string> last_positions_;  // per source node, as last saved
