@@ -157,6 +157,7 @@ std::string PipelinePersistence::EncodeSourceWatermarks() const {
 
 Status PipelinePersistence::BeforeCommit() {
   const int64_t step = flow_->step();
+  RUNNEL_RETURN_IF_ERROR(log_->Flush());
   const std::vector<Dataflow::Node>& nodes = flow_->nodes();
   last_positions_.resize(nodes.size());
   const std::vector<std::string>& keys = Keys();

@@ -31,6 +31,10 @@ import tempfile
 import time
 
 import paho.mqtt.client as mqtt
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "support"))
+import input_log  # noqa: E402
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -244,12 +248,11 @@ class Bench:
         try:
             con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
             try:
-                row = con.execute("SELECT max(seq), min(arrival) FROM runnel_input_log").fetchone()
+                return input_log.count_and_first_arrival(con)
             finally:
                 con.close()
         except sqlite3.Error:
             return 0, None
-        return (row[0] or 0), row[1]
 
     # --- runs --------------------------------------------------------------------------------
     def raw_run(self, qos):
@@ -310,8 +313,7 @@ class Bench:
                     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
                 rows = con.execute("SELECT rowid, ts FROM latest WHERE rowid > ? ORDER BY rowid",
                                    (last_row,)).fetchall()
-                seqs = con.execute("SELECT seq, time FROM runnel_input_log WHERE seq > ? "
-                                   "ORDER BY seq", (last_seq,)).fetchall()
+                seqs = [(seq, t) for seq, t, _, _ in input_log.records_after(con, last_seq)]
             except sqlite3.Error:
                 continue  # not created yet
             now = time.time() * 1000
@@ -323,8 +325,7 @@ class Bench:
                 last_seq = seqs[-1][0]
         pub_rate = self.finish_publisher(publisher)
         if con is not None:
-            journal = sorted(a - t for a, t in con.execute(
-                "SELECT arrival, time FROM runnel_input_log"))
+            journal = sorted(a - t for _, t, a, _ in input_log.records_after(con))
             con.close()
         rss, _ = self.stop_runnel(runnel, log_path)
         subprocess.run(["rm", "-rf", state], check=True)

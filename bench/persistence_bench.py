@@ -142,7 +142,7 @@ def bench_ingest(runnel, out, records, runs):
             walls[mode].append(wall)
             cpus[mode].append(cpu)
             logged = query(os.path.join(state, "runnel.db"),
-                           "SELECT count(*) FROM runnel_input_log") or 0
+                           "SELECT coalesce(sum(count), 0) FROM runnel_input_log") or 0
             print(f"ingest run {run + 1} {mode}: {wall:.2f} s wall, {cpu:.2f} s CPU, "
                   f"{records / cpu:,.0f} records per CPU second, {logged:,} logged "
                   f"(load {os.getloadavg()[0]:.1f})", flush=True)
@@ -231,7 +231,7 @@ def bench_recovery(runnels, out, records, runs, batch):
     wait_for(lambda: query(db, "SELECT count(*) FROM runnel_node_state") or 0, 30,
              "the first checkpoint", proc)
     write_data(data, records, 1000, header=False, mode="a")
-    wait_for(lambda: (query(db, "SELECT count(*) FROM runnel_input_log") or 0) >= records,
+    wait_for(lambda: (query(db, "SELECT coalesce(sum(count), 0) FROM runnel_input_log") or 0) >= records,
              600, f"{records} logged records", proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

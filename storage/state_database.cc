@@ -61,9 +61,25 @@ constexpr std::string_view kToVersion2[] = {
     "NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL)",
     "CREATE INDEX runnel_outbox_by_sink ON runnel_outbox (sink, id)",
 };
-constexpr std::array<std::span<const std::string_view>, 2> kMigrations = {
+// Version 3: the input log in batches (storage/input_log.cc), one row per run of records of
+// one source in one step instead of one row per record. A version 2 row becomes a batch of one.
+constexpr std::string_view kToVersion3[] = {
+    "DROP INDEX runnel_input_log_by_source",
+    "DROP INDEX runnel_input_log_by_step",
+    "ALTER TABLE runnel_input_log RENAME TO runnel_input_log_v2",
+    "CREATE TABLE runnel_input_log (seq INTEGER PRIMARY KEY, source_id INTEGER NOT NULL, step "
+    "INTEGER NOT NULL, count INTEGER NOT NULL, min_time INTEGER NOT NULL, max_time INTEGER NOT "
+    "NULL, first_arrival INTEGER NOT NULL, last_arrival INTEGER NOT NULL, records BLOB NOT NULL)",
+    "INSERT INTO runnel_input_log SELECT seq, source_id, step, 1, time, time, arrival, arrival, "
+    "record FROM runnel_input_log_v2",
+    "DROP TABLE runnel_input_log_v2",
+    "CREATE INDEX runnel_input_log_by_source ON runnel_input_log (source_id)",
+    "CREATE INDEX runnel_input_log_by_step ON runnel_input_log (step)",
+};
+constexpr std::array<std::span<const std::string_view>, 3> kMigrations = {
     std::span<const std::string_view>(kToVersion1),
     std::span<const std::string_view>(kToVersion2),
+    std::span<const std::string_view>(kToVersion3),
 };
 
 constexpr int kBusyTimeoutMs = 5000;

@@ -277,7 +277,7 @@ def run_case(runnel, case, work, kill9):
     first = summary(restarted, "first")
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     steps_to_redo = con.execute("SELECT count(*) FROM runnel_steps").fetchone()[0]
-    read_first = con.execute("SELECT count(*) FROM runnel_input_log").fetchone()[0]
+    read_first = con.execute("SELECT coalesce(sum(count), 0) FROM runnel_input_log").fetchone()[0]
     con.close()
     if not kill9:
         assert code == 0, f"exit {code} after SIGTERM:\n{first}"
