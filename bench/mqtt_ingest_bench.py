@@ -85,6 +85,13 @@ def free_port():
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of process `pid` so far, all threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_kib(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -260,7 +267,8 @@ class Bench:
         publisher = self.publish(qos, self.count)
         pub_rate = self.finish_publisher(publisher)
         result = self.finish_subscriber(sub)
-        return {"rate": result["rate"], "rss_kib": result["peak_rss_kib"], "pub_rate": pub_rate}
+        return {"rate": result["rate"], "rss_kib": result["peak_rss_kib"], "pub_rate": pub_rate,
+                "cpu_us": result["cpu_seconds"] / self.count * 1e6}
 
     def runnel_run(self, qos, label, binary):
         state = os.path.join(self.work, f"state-{label}")
@@ -268,6 +276,7 @@ class Bench:
         runnel = self.start_runnel(self.pipeline("mqtt_window.toml", qos), state, log_path,
                                    binary)
         db = os.path.join(state, "runnel.db")
+        cpu_before = cpu_seconds(runnel.pid)
         publisher = self.publish(qos, self.count)
         deadline = time.monotonic() + 300
         logged = 0
@@ -277,6 +286,7 @@ class Bench:
             time.sleep(POLL_S)
             logged, first_arrival = self.logged(db)
         done = time.time()
+        cpu = cpu_seconds(runnel.pid) - cpu_before if runnel.poll() is None else float("nan")
         pub_rate = self.finish_publisher(publisher)
         time.sleep(1)  # anything beyond N (a duplicate) would show now
         logged, first_arrival = self.logged(db)
@@ -288,7 +298,7 @@ class Bench:
                  f"{summary.group(0) if summary else 'nothing'} (see {log_path})")
         subprocess.run(["rm", "-rf", state], check=True)
         return {"rate": self.count / (done - first_arrival / 1000), "rss_kib": rss,
-                "pub_rate": pub_rate}
+                "pub_rate": pub_rate, "cpu_us": cpu / self.count * 1e6}
 
     def latency_run(self, qos, rate):
         """Publish -> commit of the step that produced the result row (table `latest`) and
@@ -354,7 +364,7 @@ def main():
         payload_bytes = bench.generate_messages()
         rows = []
         tsv = open(os.path.join(results, "runs.tsv"), "w")
-        tsv.write("round\tqos\tprogram\trate\trss_kib\tpublisher_rate\tload1\n")
+        tsv.write("round\tqos\tprogram\trate\trss_kib\tpublisher_rate\tcpu_us_per_msg\tload1\n")
         for r in range(1, runs + 1):
             for qos in (0, 1):
                 for program in programs:
@@ -366,11 +376,11 @@ def main():
                                                   bench.binaries[program])
                     rows.append((r, qos, program, result))
                     tsv.write(f"{r}\t{qos}\t{program}\t{result['rate']:.0f}\t{result['rss_kib']}"
-                              f"\t{result['pub_rate']:.0f}\t{load:.2f}\n")
+                              f"\t{result['pub_rate']:.0f}\t{result['cpu_us']:.2f}\t{load:.2f}\n")
                     tsv.flush()
                     log(f"round {r} QoS {qos} {program}: {result['rate']:.0f} msg/s, peak RSS "
-                        f"{result['rss_kib'] / 1024:.0f} MB (publisher {result['pub_rate']:.0f} "
-                        f"msg/s, load {load:.2f})")
+                        f"{result['rss_kib'] / 1024:.0f} MB, {result['cpu_us']:.1f} us CPU per "
+                        f"message (publisher {result['pub_rate']:.0f} msg/s, load {load:.2f})")
         latencies = {}
         medians = {}
         for qos in (0, 1):
@@ -400,6 +410,17 @@ def main():
                     f"{medians[qos, 'runnel'] / medians[qos, 'raw']:.2f} | "
                     f"{', '.join(f'{v:.0f}' for v in raw)} | {', '.join(f'{v:.0f}' for v in run)} | "
                     f"{rss / 1024:.0f} |\n")
+        f.write("\nCPU time per message while draining (user + system, all threads; the raw "
+                "subscriber from \"ready\" to the last message, Runnel from before the first "
+                "publish to the commit of the last record), medians:\n\n| QoS | raw subscriber "
+                "us | Runnel us | " + ("baseline us | " if baseline else "") +
+                "Runnel - raw us |\n|---|---:|---:|" + ("---:|" if baseline else "") + "---:|\n")
+        for qos in (0, 1):
+            cpu = {p: statistics.median(res["cpu_us"] for _, q, pp, res in rows
+                                        if q == qos and pp == p) for p in programs}
+            f.write(f"| {qos} | {cpu['raw']:.2f} | {cpu['runnel']:.2f} | " +
+                    (f"{cpu['baseline']:.2f} | " if baseline else "") +
+                    f"{cpu['runnel'] - cpu['raw']:.2f} |\n")
         f.write("\n| QoS | rate msg/s | messages | publish -> result row committed p50 / p99 / "
                 "max ms | publish -> input log committed p50 / p99 ms | publish -> journal "
                 "p50 / p99 ms | Runnel peak RSS MB |\n|---|---:|---:|---|---|---|---:|\n")

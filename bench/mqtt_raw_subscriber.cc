@@ -9,6 +9,7 @@
 //        [--version 3|5] [--timeout-s S]
 
 #include <mqtt/async_client.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -31,6 +32,14 @@ struct Options {
   int version = 5;
   int timeout_s = 120;
 };
+
+// User + system CPU time of this process so far (all threads: Paho's included).
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
 
 // VmHWM of this process in KiB (peak resident set size).
 long PeakRssKib() {
@@ -124,6 +133,7 @@ int main(int argc, char** argv) {
                        .finalize();
     client.connect(connect)->wait();
     client.subscribe(options.topic, options.qos)->wait();
+    const double cpu_at_ready = CpuSeconds();
     std::printf("ready\n");
     std::fflush(stdout);
     if (!counter.WaitDone(std::chrono::seconds(options.timeout_s))) {
@@ -133,9 +143,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     client.disconnect()->wait();
-    std::printf("messages %ld seconds %.3f rate %.0f peak_rss_kib %ld\n", options.count,
-                counter.Seconds(), static_cast<double>(options.count - 1) / counter.Seconds(),
-                PeakRssKib());
+    const double cpu = CpuSeconds() - cpu_at_ready;
+    std::printf("messages %ld seconds %.3f rate %.0f peak_rss_kib %ld cpu_seconds %.3f\n",
+                options.count, counter.Seconds(),
+                static_cast<double>(options.count - 1) / counter.Seconds(), PeakRssKib(), cpu);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "raw subscriber: %s (is the broker at %s running?)\n", e.what(),
                  options.broker.c_str());
