@@ -190,17 +190,18 @@ Status InputLog::VisitBatches(SqliteStatement& query, int64_t after_seq, Timesta
       return status.WithContext(db_->path() + ": input log batch at record " +
                                 std::to_string(first_seq));
     };
+    const auto deliver = [&] {
+      ++visited;
+      Status status = visit(record);
+      if (!status.ok()) query.Reset();
+      return status;
+    };
     if (count == 1) {
       record.seq = first_seq;
       record.time = min_time;
       record.arrival = query.ColumnInt(6);
       record.record = blob;
-      Status status = visit(record);
-      if (!status.ok()) {
-        query.Reset();
-        return status;
-      }
-      ++visited;
+      RUNNEL_RETURN_IF_ERROR(deliver());
       continue;
     }
     auto reader = SnapshotReader::Open(blob);
@@ -221,12 +222,7 @@ Status InputLog::VisitBatches(SqliteStatement& query, int64_t after_seq, Timesta
       record.arrival = static_cast<int64_t>(arrival);
       if (record.seq <= after_seq || !InRange(record.time, since, until)) continue;
       record.record = bytes;
-      Status status = visit(record);
-      if (!status.ok()) {
-        query.Reset();
-        return status;
-      }
-      ++visited;
+      RUNNEL_RETURN_IF_ERROR(deliver());
     }
     if (visited < limit) {
       Status end = reader->ExpectEnd();
