@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -33,6 +32,10 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "support"))
+from mosquitto_broker import MosquittoBroker  # noqa: E402
 
 BROKER_SETTINGS = [
     # Unlimited queue per session: a stock mosquitto keeps 1000 and then drops QoS 1/2
@@ -75,12 +78,6 @@ def fail(message):
     sys.exit(1)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def peak_rss_kib(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -101,38 +98,21 @@ class Bench:
         self.binaries = {"runnel": runnel, "baseline": baseline}
         self.results = results
         self.count = count
-        self.port = free_port()
-        self.broker = f"tcp://127.0.0.1:{self.port}"
+        # Its mosquitto.conf and mosquitto.log go to RESULTS; BROKER_SETTINGS come last, so
+        # they are what holds.
+        self.mosquitto = MosquittoBroker(results, persistence=False,
+                                         extra_config="\n".join(BROKER_SETTINGS) + "\n")
+        self.port = self.mosquitto.port
+        self.broker = self.mosquitto.uri
         self.work = tempfile.mkdtemp(prefix="bench-mqtt-")
         self.messages = os.path.join(results, "messages.tsv")
-        self.mosquitto = None
 
     # --- setup -------------------------------------------------------------------------------
     def start_broker(self):
-        conf = os.path.join(self.results, "mosquitto.conf")
-        with open(conf, "w") as f:
-            f.write("\n".join([
-                *(["user root"] if os.geteuid() == 0 else []),
-                f"listener {self.port} 127.0.0.1",
-                "allow_anonymous true",
-                *BROKER_SETTINGS,
-                f"log_dest file {self.results}/mosquitto.log",
-            ]) + "\n")
-        self.mosquitto = start(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        fail(f"mosquitto did not listen on port {self.port}")
+        self.mosquitto.start()
 
     def stop_broker(self):
-        if self.mosquitto and self.mosquitto.poll() is None:
-            self.mosquitto.terminate()
-            self.mosquitto.wait(timeout=10)
+        self.mosquitto.stop()
 
     def generate_messages(self):
         """`runnel simulate --output` of the esp32-bme280 fleet, as topic<TAB>payload lines."""

@@ -14,6 +14,9 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from runnel_process import run_runnel  # noqa: E402
+
 PY = "/usr/bin/python3"
 
 AGGREGATES = ["n = count()", "nn = count(value)", "s = sum(value)", "av = avg(value)",
@@ -60,7 +63,8 @@ aggregate = [{", ".join('"' + a + '"' for a in AGGREGATES)}]
 from = "w"
 file = "out.csv"
 """)
-    result = run([runnel, "run", "pipeline.toml", "--state-dir", "state", "--reset-state"], tmp)
+    result = run_runnel(runnel, "run", "pipeline.toml", "--state-dir", "state", "--reset-state",
+                        cwd=tmp, timeout=300)
     if result.returncode != 0:
         return [f"runnel failed: {result.stderr}"]
     cmd = [PY, os.path.join(HERE, "reference", "windows_reference.py"), "input.csv",
@@ -110,7 +114,8 @@ asof_join = {{ left = "l", right = "r", by = ["key"], direction = "{direction}"{
 from = "j"
 file = "out.csv"
 """)
-    result = run([runnel, "run", "pipeline.toml", "--state-dir", "state", "--reset-state"], tmp)
+    result = run_runnel(runnel, "run", "pipeline.toml", "--state-dir", "state", "--reset-state",
+                        cwd=tmp, timeout=300)
     if result.returncode != 0:
         return [f"runnel failed: {result.stderr}"]
     cmd = [PY, os.path.join(HERE, "reference", "asof_reference.py"), "--left", "left.csv",
