@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -36,6 +35,7 @@ from paho.mqtt.properties import Properties
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "support"))
 from mosquitto_broker import MosquittoBroker  # noqa: E402
+from runnel_process import RunnelProcess  # noqa: E402
 
 BROKER_SETTINGS = [
     # Unlimited queue per session: a stock mosquitto keeps 1000 and then drops QoS 1/2
@@ -180,33 +180,22 @@ class Bench:
 
     def start_runnel(self, pipeline, state, log_path, binary=None):
         subprocess.run(["rm", "-rf", state], check=True)
-        log_file = open(log_path, "w")
-        runnel = start([binary or self.runnel, "run", pipeline, "--state-dir", state,
-                                   "--no-dashboard"], cwd=self.root, stdout=subprocess.DEVNULL,
-                                  stderr=log_file)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with open(log_path) as f:
-                if "subscribed to" in f.read():
-                    return runnel
-            if runnel.poll() is not None:
-                break
-            time.sleep(0.05)
-        with open(log_path) as f:
-            fail(f"runnel did not subscribe:\n{f.read()}")
-
-    def stop_runnel(self, runnel, log_path):
-        rss = peak_rss_kib(runnel.pid)
-        runnel.send_signal(signal.SIGTERM)
+        runnel = RunnelProcess(binary or self.runnel,
+                               ["run", pipeline, "--state-dir", state, "--no-dashboard"],
+                               log_path, cwd=self.root).start()
+        STARTED.append(runnel.process)
         try:
-            runnel.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            runnel.kill()
-            fail("runnel did not stop within 60 s of SIGTERM")
-        with open(log_path) as f:
-            text = f.read()
-        if runnel.returncode != 0:
-            fail(f"runnel exited with {runnel.returncode}:\n{text}")
+            runnel.wait_for_log("subscribed to")
+        except AssertionError:
+            fail(f"runnel did not subscribe:\n{runnel.log()}")
+        return runnel
+
+    def stop_runnel(self, runnel):
+        rss = peak_rss_kib(runnel.pid)
+        try:
+            text = runnel.stop(timeout=60).log
+        except AssertionError as e:
+            fail(str(e))
         self.forget_session()
         return rss, text
 
@@ -249,7 +238,7 @@ class Bench:
         deadline = time.monotonic() + 300
         logged = 0
         while logged < self.count:
-            if time.monotonic() > deadline or runnel.poll() is not None:
+            if time.monotonic() > deadline or not runnel.running():
                 break
             time.sleep(POLL_S)
             logged, first_arrival = self.logged(db)
@@ -257,7 +246,7 @@ class Bench:
         pub_rate = self.finish_publisher(publisher)
         time.sleep(1)  # anything beyond N (a duplicate) would show now
         logged, first_arrival = self.logged(db)
-        rss, text = self.stop_runnel(runnel, log_path)
+        rss, text = self.stop_runnel(runnel)
         summary = re.search(r"(\d+) records read, (\d+) rejected", text)
         if logged != self.count or not summary or int(summary.group(1)) != self.count or \
                 int(summary.group(2)) != 0:
@@ -282,7 +271,7 @@ class Bench:
         last_row, last_seq = 0, 0
         deadline = time.monotonic() + 3 * LATENCY_SECONDS + 30
         while len(result_ms) < count or len(logged_ms) < count:
-            if time.monotonic() > deadline or runnel.poll() is not None:
+            if time.monotonic() > deadline or not runnel.running():
                 break
             time.sleep(POLL_LATENCY_S)
             try:
@@ -306,7 +295,7 @@ class Bench:
             journal = sorted(a - t for a, t in con.execute(
                 "SELECT arrival, time FROM runnel_input_log"))
             con.close()
-        rss, _ = self.stop_runnel(runnel, log_path)
+        rss, _ = self.stop_runnel(runnel)
         subprocess.run(["rm", "-rf", state], check=True)
         if len(result_ms) != count or len(logged_ms) != count or len(journal) != count:
             fail(f"{label}: published {count}, saw {len(result_ms)} result rows and "
