@@ -73,6 +73,8 @@ class RunnelProcess:
         return self.process is not None and self.process.poll() is None
 
     def check_running(self, what="runnel"):
+        if self.process is None:
+            raise AssertionError(f"runnel was never started, yet waited on for {what}")
         if not self.running():
             raise AssertionError(f"runnel exited with {self.process.returncode} while waiting "
                                  f"for {what} (log {self.log_path}):\n{self.log()}")
