@@ -21,8 +21,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -31,12 +29,14 @@ import tempfile
 import time
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "support"))
 import input_log  # noqa: E402
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from mosquitto_broker import MosquittoBroker  # noqa: E402
+from runnel_process import RunnelProcess  # noqa: E402
 
 BROKER_SETTINGS = [
     # Unlimited queue per session: a stock mosquitto keeps 1000 and then drops QoS 1/2
@@ -79,12 +79,6 @@ def fail(message):
     sys.exit(1)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def cpu_seconds(pid):
     """User + system CPU time of process `pid` so far, all threads."""
     with open(f"/proc/{pid}/stat") as f:
@@ -112,38 +106,21 @@ class Bench:
         self.binaries = {"runnel": runnel, "baseline": baseline}
         self.results = results
         self.count = count
-        self.port = free_port()
-        self.broker = f"tcp://127.0.0.1:{self.port}"
+        # Its mosquitto.conf and mosquitto.log go to RESULTS; BROKER_SETTINGS come last, so
+        # they are what holds.
+        self.mosquitto = MosquittoBroker(results, persistence=False,
+                                         extra_config="\n".join(BROKER_SETTINGS) + "\n")
+        self.port = self.mosquitto.port
+        self.broker = self.mosquitto.uri
         self.work = tempfile.mkdtemp(prefix="bench-mqtt-")
         self.messages = os.path.join(results, "messages.tsv")
-        self.mosquitto = None
 
     # --- setup -------------------------------------------------------------------------------
     def start_broker(self):
-        conf = os.path.join(self.results, "mosquitto.conf")
-        with open(conf, "w") as f:
-            f.write("\n".join([
-                *(["user root"] if os.geteuid() == 0 else []),
-                f"listener {self.port} 127.0.0.1",
-                "allow_anonymous true",
-                *BROKER_SETTINGS,
-                f"log_dest file {self.results}/mosquitto.log",
-            ]) + "\n")
-        self.mosquitto = start(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        fail(f"mosquitto did not listen on port {self.port}")
+        self.mosquitto.start()
 
     def stop_broker(self):
-        if self.mosquitto and self.mosquitto.poll() is None:
-            self.mosquitto.terminate()
-            self.mosquitto.wait(timeout=10)
+        self.mosquitto.stop()
 
     def generate_messages(self):
         """`runnel simulate --output` of the esp32-bme280 fleet, as topic<TAB>payload lines."""
@@ -211,33 +188,22 @@ class Bench:
 
     def start_runnel(self, pipeline, state, log_path, binary=None):
         subprocess.run(["rm", "-rf", state], check=True)
-        log_file = open(log_path, "w")
-        runnel = start([binary or self.runnel, "run", pipeline, "--state-dir", state,
-                                   "--no-dashboard"], cwd=self.root, stdout=subprocess.DEVNULL,
-                                  stderr=log_file)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with open(log_path) as f:
-                if "subscribed to" in f.read():
-                    return runnel
-            if runnel.poll() is not None:
-                break
-            time.sleep(0.05)
-        with open(log_path) as f:
-            fail(f"runnel did not subscribe:\n{f.read()}")
-
-    def stop_runnel(self, runnel, log_path):
-        rss = peak_rss_kib(runnel.pid)
-        runnel.send_signal(signal.SIGTERM)
+        runnel = RunnelProcess(binary or self.runnel,
+                               ["run", pipeline, "--state-dir", state, "--no-dashboard"],
+                               log_path, cwd=self.root).start()
+        STARTED.append(runnel.process)
         try:
-            runnel.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            runnel.kill()
-            fail("runnel did not stop within 60 s of SIGTERM")
-        with open(log_path) as f:
-            text = f.read()
-        if runnel.returncode != 0:
-            fail(f"runnel exited with {runnel.returncode}:\n{text}")
+            runnel.wait_for_log("subscribed to")
+        except AssertionError:
+            fail(f"runnel did not subscribe:\n{runnel.log()}")
+        return runnel
+
+    def stop_runnel(self, runnel):
+        rss = peak_rss_kib(runnel.pid)
+        try:
+            text = runnel.stop(timeout=60).log
+        except AssertionError as e:
+            fail(str(e))
         self.forget_session()
         return rss, text
 
@@ -281,16 +247,16 @@ class Bench:
         deadline = time.monotonic() + 300
         logged = 0
         while logged < self.count:
-            if time.monotonic() > deadline or runnel.poll() is not None:
+            if time.monotonic() > deadline or not runnel.running():
                 break
             time.sleep(POLL_S)
             logged, first_arrival = self.logged(db)
         done = time.time()
-        cpu = cpu_seconds(runnel.pid) - cpu_before if runnel.poll() is None else float("nan")
+        cpu = cpu_seconds(runnel.pid) - cpu_before if runnel.running() else float("nan")
         pub_rate = self.finish_publisher(publisher)
         time.sleep(1)  # anything beyond N (a duplicate) would show now
         logged, first_arrival = self.logged(db)
-        rss, text = self.stop_runnel(runnel, log_path)
+        rss, text = self.stop_runnel(runnel)
         summary = re.search(r"(\d+) records read, (\d+) rejected", text)
         if logged != self.count or not summary or int(summary.group(1)) != self.count or \
                 int(summary.group(2)) != 0:
@@ -315,7 +281,7 @@ class Bench:
         last_row, last_seq = 0, 0
         deadline = time.monotonic() + 3 * LATENCY_SECONDS + 30
         while len(result_ms) < count or len(logged_ms) < count:
-            if time.monotonic() > deadline or runnel.poll() is not None:
+            if time.monotonic() > deadline or not runnel.running():
                 break
             time.sleep(POLL_LATENCY_S)
             try:
@@ -337,7 +303,7 @@ class Bench:
         if con is not None:
             journal = sorted(a - t for _, t, a, _ in input_log.records_after(con))
             con.close()
-        rss, _ = self.stop_runnel(runnel, log_path)
+        rss, _ = self.stop_runnel(runnel)
         subprocess.run(["rm", "-rf", state], check=True)
         if len(result_ms) != count or len(logged_ms) != count or len(journal) != count:
             fail(f"{label}: published {count}, saw {len(result_ms)} result rows and "

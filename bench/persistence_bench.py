@@ -26,41 +26,19 @@ usage: persistence_bench.py RUNNEL OUTDIR [--records N] [--recovery-records R]
 import argparse
 import os
 import re
-import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                "support"))
+from pipeline_files import window_pipeline, write_file  # noqa: E402
+# `query` keeps its name: the lines that read runnel_input_log stay as they are.
+from runnel_outputs import first_value as query  # noqa: E402
+from runnel_process import RunnelProcess  # noqa: E402
+
 T0 = 1_700_000_000_000
-
-INGEST = """
-[runtime]
-state_dir = "{state}"
-checkpoint_interval = "{interval}"
-batch_size = {batch}
-
-[[source]]
-name = "env"
-file = "{data}"
-mode = "{mode}"
-time = "ts"
-max_delay = "5s"
-fields = {{ device = "string", ts = "int", v = "int" }}
-
-[[view]]
-name = "w"
-from = "env"
-window = {{ type = "tumbling", size = "{size}" }}
-group_by = ["device"]
-aggregate = ["n = count()", "total = sum(v)", "hi = max(v)"]
-emit = "{emit}"
-
-[[sink]]
-from = "w"
-{sink}
-"""
 
 
 def write_data(path, count, devices, start=0, header=True, mode="w"):
@@ -76,44 +54,16 @@ def write_data(path, count, devices, start=0, header=True, mode="w"):
         f.write("".join(chunk))
 
 
-def pipeline(out, name, **keys):
-    path = os.path.join(out, name)
-    keys.setdefault("emit", "final")
-    keys.setdefault("interval", "1s")
-    keys.setdefault("size", "1m")
-    keys.setdefault("batch", 4096)
-    keys.setdefault("sink", 'file = "' + os.path.join(out, "w.csv") + '"')
-    with open(path, "w") as f:
-        f.write(INGEST.format(**keys))
-    return path
+def pipeline(out, name, state, data, mode, emit="final", interval="1s", size="1m",
+             batch=4096, sink=None):
+    return write_file(os.path.join(out, name), window_pipeline(
+        state, data, mode, size=size, checkpoint_interval=interval, batch_size=batch,
+        aggregate=("n = count()", "total = sum(v)", "hi = max(v)"), emit=emit,
+        sink=sink or f'file = "{os.path.join(out, "w.csv")}"'))
 
 
 def rm_state(state):
     subprocess.run(["rm", "-rf", state], check=True)
-
-
-def wait_for(predicate, timeout, what, proc):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if proc.poll() is not None:
-            sys.exit(f"runnel exited with {proc.returncode} while waiting for {what}")
-        time.sleep(0.02)
-    proc.kill()
-    proc.wait()
-    sys.exit(f"timed out after {timeout} s waiting for {what}")
-
-
-def query(db, sql):
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return con.execute(sql).fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return None
 
 
 def run_timed(args):
@@ -163,13 +113,16 @@ def bench_ingest(runnel, out, records, runs):
 
 
 def start(runnel, p, log_path):
-    log = open(log_path, "w")
-    return subprocess.Popen([runnel, "run", p, "--no-dashboard"], stdout=log, stderr=log), log
+    return RunnelProcess(runnel, ["run", p, "--no-dashboard"], log_path).start()
 
 
-def read(path):
-    with open(path) as f:
-        return f.read()
+def wait_for(predicate, timeout, what, proc):
+    """Polls every 20 ms (the resolution of the timings); kills runnel if that fails."""
+    try:
+        proc.wait_for(predicate, what, timeout, interval=0.02)
+    except AssertionError:
+        proc.kill9()
+        raise
 
 
 def bench_checkpoint(runnel, out, groups_list, runs):
@@ -185,7 +138,7 @@ def bench_checkpoint(runnel, out, groups_list, runs):
             db = os.path.join(state, "runnel.db")
             p = pipeline(out, "checkpoint.toml", state=state, data=data, mode="follow",
                          emit="updates", sink='table = "w"', size="1d", interval="1h")
-            proc, log = start(runnel, p, os.path.join(out, "checkpoint.log"))
+            proc = start(runnel, p, os.path.join(out, "checkpoint.log"))
             # The first step checkpoints (empty); the groups come after it, so that only the
             # stop checkpoints them.
             wait_for(lambda: query(db, "SELECT count(*) FROM runnel_node_state") or 0, 30,
@@ -193,20 +146,13 @@ def bench_checkpoint(runnel, out, groups_list, runs):
             write_data(data, groups, groups, header=False, mode="a")
             wait_for(lambda: query(db, "SELECT count(*) FROM w") == groups, 120,
                      f"{groups} groups in the table", proc)
-            proc.send_signal(signal.SIGTERM)
-            t = time.monotonic()
-            assert proc.wait(timeout=120) == 0, read(log.name)
-            stops.append(time.monotonic() - t)
-            log.close()
+            stops.append(proc.stop(timeout=120).seconds)
             size = query(db, "SELECT sum(length(state)) FROM runnel_node_state")
-            proc, log = start(runnel, p, os.path.join(out, "restore.log"))
+            proc = start(runnel, p, os.path.join(out, "restore.log"))
             t = time.monotonic()
-            wait_for(lambda: "restored the checkpoint" in read(log.name), 120, "the restore",
-                     proc)
+            wait_for(lambda: "restored the checkpoint" in proc.log(), 120, "the restore", proc)
             restores.append(time.monotonic() - t)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            log.close()
+            proc.kill9()
         print(f"checkpoint {groups} groups: {size:,} bytes, stop {stops}, restore {restores}",
               flush=True)
         lines.append(f"| {groups:,} | {size:,} | {statistics.median(stops):.3f} s | "
@@ -227,15 +173,13 @@ def bench_recovery(runnels, out, records, runs, batch):
     db = os.path.join(state, "runnel.db")
     p = pipeline(out, "recovery.toml", state=state, data=data, mode="follow",
                  sink='table = "w"', interval="1h", batch=batch)
-    proc, log = start(first, p, os.path.join(out, "recovery-first.log"))
+    proc = start(first, p, os.path.join(out, "recovery-first.log"))
     wait_for(lambda: query(db, "SELECT count(*) FROM runnel_node_state") or 0, 30,
              "the first checkpoint", proc)
     write_data(data, records, 1000, header=False, mode="a")
     wait_for(lambda: (query(db, "SELECT coalesce(sum(count), 0) FROM runnel_input_log") or 0) >= records,
              600, f"{records} logged records", proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    log.close()
+    proc.kill9()
     steps = query(db, "SELECT count(*) FROM runnel_steps")
     subprocess.run(["cp", "-a", state, pristine], check=True)
     times = {label: [] for label in runnels}
@@ -243,16 +187,13 @@ def bench_recovery(runnels, out, records, runs, batch):
         for label, runnel in runnels.items():
             rm_state(state)
             subprocess.run(["cp", "-a", pristine, state], check=True)
-            proc, log = start(runnel, p, os.path.join(out, "recovery-second.log"))
+            proc = start(runnel, p, os.path.join(out, "recovery-second.log"))
             t = time.monotonic()
-            wait_for(lambda: "restored the checkpoint" in read(log.name), 600, "the restore",
-                     proc)
+            wait_for(lambda: "restored the checkpoint" in proc.log(), 600, "the restore", proc)
             took = time.monotonic() - t
             times[label].append(took)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            log.close()
-            said = re.search(r"restored the checkpoint[^\n]*", read(log.name)).group(0)
+            proc.kill9()
+            said = re.search(r"restored the checkpoint[^\n]*", proc.log()).group(0)
             print(f"recovery {label} run {run + 1}: {took:.2f} s ({steps} logged steps, load "
                   f"{os.getloadavg()[0]:.1f}): {said}", flush=True)
     return [f"| {label} | {batch:,} | {steps:,} | {statistics.median(t):.2f} s | "

@@ -12,8 +12,8 @@ exec /usr/bin/python3 - "$PWD/$build_dir/app/runnel" "$PWD/$build_dir/tests/web/
 import os, re, shutil, subprocess, sys, tempfile, time
 sys.path.insert(0, "tests/web")
 sys.path.insert(0, "tests/support")
-from dashboard_run import wait_for
 from mosquitto_broker import MosquittoBroker
+from runnel_process import RunnelProcess
 runnel, modules, out = sys.argv[1:]
 os.makedirs(out, exist_ok=True)
 with tempfile.TemporaryDirectory(prefix="runnel-screenshots-") as tmp, \
@@ -30,32 +30,26 @@ with tempfile.TemporaryDirectory(prefix="runnel-screenshots-") as tmp, \
     shutil.copy("examples/data/calibration.csv", os.path.join(tmp, "data"))
     with open(os.path.join(tmp, "live_fleet.toml"), "w") as f:
         f.write(pipeline)
-    log_path = os.path.join(tmp, "runnel.log")
-    processes = []
+    run = RunnelProcess(runnel, ["run", os.path.join(tmp, "live_fleet.toml"), "--state-dir",
+                                 os.path.join(tmp, "state")], os.path.join(tmp, "runnel.log"))
+    simulate = None
     try:
-        with open(log_path, "w") as log:
-            processes.append(subprocess.Popen(
-                [runnel, "run", os.path.join(tmp, "live_fleet.toml"), "--state-dir", os.path.join(tmp, "state")],
-                stdout=subprocess.DEVNULL, stderr=log))
-        def log_has(pattern):
-            with open(log_path) as f:
-                text = f.read()
-            if processes[0].poll() is not None:
-                sys.exit(f"runnel exited with {processes[0].returncode}:\n{text}")
-            return re.search(pattern, text)
-        url = wait_for(lambda: log_has(r"dashboard: (https?://\S+)"), what="the dashboard").group(1)
-        wait_for(lambda: log_has(r"source 'env': subscribed to"), what="the MQTT subscription")
-        processes.append(subprocess.Popen(
-            [runnel, "simulate", "--profile", "esp32-bme280", "--devices", "6", "--rate", "12",
-             "--disorder", "2s", "--duplicate-fraction", "0.01", "--malformed-fraction", "0.03",
-             "--broker", broker.uri], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        seconds = int(os.environ.get("FLEET_SECONDS", "60"))
-        print(f"the fleet reports to {url} for {seconds} s")
-        time.sleep(seconds)
-        subprocess.run(["node", "tests/web/browser_check.cjs", "screenshots", url, out, "env_cal"],
-                       check=True, env=dict(os.environ, NODE_PATH=modules))
+        with run:
+            url = run.wait_for(lambda: re.search(r"dashboard: (https?://\S+)", run.log()),
+                               "the dashboard").group(1)
+            run.wait_for_log("source 'env': subscribed to")
+            simulate = subprocess.Popen(
+                [runnel, "simulate", "--profile", "esp32-bme280", "--devices", "6", "--rate", "12",
+                 "--disorder", "2s", "--duplicate-fraction", "0.01", "--malformed-fraction", "0.03",
+                 "--broker", broker.uri], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            seconds = int(os.environ.get("FLEET_SECONDS", "60"))
+            print(f"the fleet reports to {url} for {seconds} s")
+            time.sleep(seconds)
+            subprocess.run(["node", "tests/web/browser_check.cjs", "screenshots", url, out, "env_cal"],
+                           check=True, env=dict(os.environ, NODE_PATH=modules))
+            run.stop()
     finally:
-        for p in reversed(processes):
-            p.terminate()
-            p.wait(timeout=15)
+        if simulate:
+            simulate.terminate()
+            simulate.wait(timeout=15)
 PY

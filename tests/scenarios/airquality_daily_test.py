@@ -8,12 +8,14 @@ and recomputes every column of air_daily independently with pandas: parse Date +
 import math
 import os
 import shutil
-import sqlite3
-import subprocess
 import sys
 import tempfile
 
 import pandas as pd
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from runnel_outputs import read_only  # noqa: E402
+from runnel_process import run_runnel  # noqa: E402
 
 
 def main():
@@ -21,15 +23,13 @@ def main():
     with tempfile.TemporaryDirectory(prefix="runnel-airquality-") as tmp:
         shutil.copy(os.path.join(source_dir, "examples", "airquality.toml"), tmp)
         shutil.copytree(os.path.join(source_dir, "examples", "data"), os.path.join(tmp, "data"))
-        run = subprocess.run([runnel, "run", "airquality.toml"], cwd=tmp, capture_output=True,
-                             text=True, timeout=300)
+        run = run_runnel(runnel, "run", "airquality.toml", cwd=tmp, timeout=300)
         if run.returncode != 0:
             print(run.stderr)
             return 1
         got = pd.read_csv(os.path.join(tmp, "out", "air_daily.csv"))
-        con = sqlite3.connect(os.path.join(tmp, "runnel-state", "runnel.db"))
-        table = pd.read_sql_query("SELECT * FROM air_daily ORDER BY window_start", con)
-        con.close()
+        with read_only(os.path.join(tmp, "runnel-state", "runnel.db")) as con:
+            table = pd.read_sql_query("SELECT * FROM air_daily ORDER BY window_start", con)
 
     raw = pd.read_csv(os.path.join(source_dir, "examples", "data", "airquality_uci.csv"),
                       na_values=["-200"])

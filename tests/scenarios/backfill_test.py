@@ -7,17 +7,19 @@ an as-of join and dedup, with random data.
 usage: backfill_test.py RUNNEL [SEED]
 """
 
-import collections
-import csv
 import os
 import random
-import sqlite3
-import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pipeline_files import write_csv, write_file  # noqa: E402
+from runnel_outputs import consolidated, table_rows  # noqa: E402
+from runnel_process import run_runnel  # noqa: E402
+
 RUNNEL = sys.argv[1]
 SEED = int(sys.argv[2]) if len(sys.argv) > 2 else 11
+HEADER = ["device", "ts", "v"]
 
 PIPELINE = """
 [runtime]
@@ -90,39 +92,16 @@ def rows(rng, start, count):
     return out
 
 
-def write_csv(path, records, header, mode="w"):
-    with open(path, mode) as f:
-        if header:
-            f.write("device,ts,v\n")
-        f.writelines(f"{d},{t},{v}\n" for d, t, v in records)
-
-
 def run(work, name, data, state, changelog):
-    path = os.path.join(work, name)
-    with open(path, "w") as f:
-        f.write(PIPELINE.format(state=state, data=data, cal=os.path.join(work, "cal.csv"),
-                                changelog=changelog))
-    result = subprocess.run([RUNNEL, "run", path], capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"runnel failed: {result.stderr}")
-    return result.stderr
+    path = write_file(os.path.join(work, name),
+                      PIPELINE.format(state=state, data=data, cal=os.path.join(work, "cal.csv"),
+                                      changelog=changelog))
+    return run_runnel(RUNNEL, "run", path, check=True).stderr
 
 
 def tables(state):
-    with sqlite3.connect(os.path.join(state, "runnel.db")) as db:
-        return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall())
-                for t in ("tumbling", "sliding", "sessions")}
-
-
-def consolidated(changelog):
-    total = collections.Counter()
-    with open(changelog) as f:
-        for row in csv.reader(f):
-            if row[0] == "window_start":
-                continue
-            total[tuple(row[:-1])] += int(row[-1])
-    return sorted(k for k, n in total.items() for _ in range(n) if n > 0), \
-        [k for k, n in total.items() if n < 0]
+    db = os.path.join(state, "runnel.db")
+    return {t: table_rows(db, t) for t in ("tumbling", "sliding", "sessions")}
 
 
 def main():
@@ -133,12 +112,12 @@ def main():
     with open(os.path.join(work, "cal.csv"), "w") as f:
         f.write("device,ts,gain\n" + "".join(f"d{k},0,{k + 1}\n" for k in range(4)))
     first, grown, added = rows(rng, 100_000, 300), rows(rng, 1_000_000, 200), rows(rng, 2_000_000, 150)
-    write_csv(os.path.join(data, "a.csv"), first, header=True)
+    write_csv(os.path.join(data, "a.csv"), HEADER, first)
 
     state, changelog = os.path.join(work, "state"), os.path.join(work, "out.csv")
     run(work, "p.toml", data, state, changelog)
-    write_csv(os.path.join(data, "a.csv"), grown, header=False, mode="a")
-    write_csv(os.path.join(data, "b.csv"), added, header=True)
+    write_csv(os.path.join(data, "a.csv"), HEADER, grown, append=True)
+    write_csv(os.path.join(data, "b.csv"), HEADER, added)
     log = run(work, "p.toml", data, state, changelog)
     assert "final results are retracted" in log, log
 
@@ -150,8 +129,8 @@ def main():
         if actual[name] != expected[name]:
             sys.exit(f"backfilled table {name} differs from a run from scratch:\n"
                      f"  expected {expected[name][:4]}...\n  actual {actual[name][:4]}...")
-    rows_now, negative = consolidated(changelog)
-    if negative or rows_now != consolidated(scratch_log)[0]:
+    rows_now = consolidated(changelog)
+    if any(n < 0 for n in rows_now.values()) or rows_now != consolidated(scratch_log):
         sys.exit("the backfilled changelog does not consolidate to the scratch run's rows")
 
     # Nothing new: the results stay the same.

@@ -30,9 +30,11 @@ import math
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from runnel_process import run_runnel  # noqa: E402
 
 WINDOWS = {
     "tumble": ('window = { type = "tumbling", size = "10s" }', "tumbling", 10_000, 10_000),
@@ -114,8 +116,8 @@ def run(runnel, workdir, pipeline):
     for name in os.listdir(workdir):
         if name.startswith(("out_", "late_")):
             os.remove(os.path.join(workdir, name))
-    result = subprocess.run([runnel, "run", "pipeline.toml", "--state-dir", "state"], cwd=workdir,
-                            capture_output=True, text=True, timeout=60)
+    result = run_runnel(runnel, "run", "pipeline.toml", "--state-dir", "state", cwd=workdir,
+                        timeout=60)
     if result.returncode != 0:
         raise Failure(f"runnel exited {result.returncode}\n{result.stderr}\n{pipeline}")
     outputs = {}

@@ -11,12 +11,15 @@ window still open must not have been forced closed (emit = "updates" already sho
 usage: follow_test.py RUNNEL
 """
 import os
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pipeline_files import write_file  # noqa: E402
+from runnel_outputs import try_query  # noqa: E402
+from runnel_process import RunnelProcess  # noqa: E402
+from waiting import WaitTimeout  # noqa: E402
 
 PIPELINE = """
 [[source]]
@@ -51,29 +54,15 @@ table = "env_10s"
 
 
 def query(db, sql):
-    if not os.path.exists(db):
-        return None
+    found = try_query(db, sql)
+    return None if found is None else sorted(found)
+
+
+def wait_for_query(db, sql, want, what, run, timeout=10.0):
     try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return sorted(con.execute(sql).fetchall())
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return None  # not created yet
-
-
-def wait_for(db, sql, want, what, proc, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    got = None
-    while time.monotonic() < deadline:
-        got = query(db, sql)
-        if got == want:
-            return
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: expected {want}, got {got}")
+        run.wait_for(lambda: query(db, sql) == want, what, timeout)
+    except WaitTimeout:
+        raise AssertionError(f"{what}: expected {want}, got {query(db, sql)}") from None
 
 
 def append(path, text):
@@ -86,55 +75,41 @@ def main():
     runnel = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory(prefix="runnel-follow-") as tmp:
         os.makedirs(os.path.join(tmp, "logs"))
-        with open(os.path.join(tmp, "pipeline.toml"), "w", encoding="utf-8") as f:
-            f.write(PIPELINE)
+        write_file(os.path.join(tmp, "pipeline.toml"), PIPELINE)
         first = os.path.join(tmp, "logs", "2024-01-01.csv")
         with open(first, "w", encoding="utf-8") as f:
             f.write("device,ts,temp\na,1000,1.5\nb,2000,2\n")
         db = os.path.join(tmp, "state", "runnel.db")
         readings = "SELECT device, ts, temp FROM readings"
         windows = "SELECT window_start, device, n, total FROM env_10s"
-        proc = subprocess.Popen([runnel, "run", "pipeline.toml", "--state-dir", "state"], cwd=tmp,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            wait_for(db, readings, [("a", 1000, 1.5), ("b", 2000, 2.0)], "existing lines", proc)
+        with RunnelProcess(runnel, ["run", "pipeline.toml", "--state-dir", "state"],
+                           os.path.join(tmp, "runnel.log"), cwd=tmp) as proc:
+            wait_for_query(db, readings, [("a", 1000, 1.5), ("b", 2000, 2.0)], "existing lines",
+                           proc)
             append(first, "a,3000,2.5\na,120")  # the second line is not complete yet
-            wait_for(db, readings, [("a", 1000, 1.5), ("a", 3000, 2.5), ("b", 2000, 2.0)],
-                     "an appended line", proc)
+            wait_for_query(db, readings, [("a", 1000, 1.5), ("a", 3000, 2.5), ("b", 2000, 2.0)],
+                           "an appended line", proc)
             time.sleep(0.3)
             if len(query(db, readings)) != 3:
                 raise AssertionError("a partial line was consumed before its line break")
             append(first, "00,4\n")
-            wait_for(db, readings,
-                     [("a", 1000, 1.5), ("a", 3000, 2.5), ("a", 12000, 4.0), ("b", 2000, 2.0)],
-                     "a line completed later", proc)
+            wait_for_query(db, readings, [("a", 1000, 1.5), ("a", 3000, 2.5), ("a", 12000, 4.0),
+                                          ("b", 2000, 2.0)], "a line completed later", proc)
             with open(os.path.join(tmp, "logs", "2024-01-02.csv"), "w", encoding="utf-8") as f:
                 f.write("device,ts,temp\nb,13000,3\nc,14000,-1\n")
-            wait_for(db, readings,
-                     [("a", 1000, 1.5), ("a", 3000, 2.5), ("a", 12000, 4.0), ("b", 2000, 2.0),
-                      ("b", 13000, 3.0), ("c", 14000, -1.0)], "a new file", proc)
+            wait_for_query(db, readings, [("a", 1000, 1.5), ("a", 3000, 2.5), ("a", 12000, 4.0),
+                                          ("b", 2000, 2.0), ("b", 13000, 3.0), ("c", 14000, -1.0)],
+                           "a new file", proc)
             want_windows = [(0, "a", 2, 4.0), (0, "b", 1, 2.0), (10000, "a", 1, 4.0),
                             (10000, "b", 1, 3.0), (10000, "c", 1, -1.0)]
-            wait_for(db, windows, want_windows, "window rows (emit = updates)", proc)
-            if proc.poll() is not None:
-                raise AssertionError(f"runnel ended by itself: {proc.returncode}")
-            started = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            try:
-                _, stderr = proc.communicate(timeout=5)
-            except subprocess.TimeoutExpired:
-                raise AssertionError("runnel did not stop within 5 s of SIGTERM")
-            took = time.monotonic() - started
-            if proc.returncode != 0:
-                raise AssertionError(f"exit code {proc.returncode} after SIGTERM\n{stderr}")
-            if "6 records read" not in stderr:
-                raise AssertionError(f"unexpected summary:\n{stderr}")
+            wait_for_query(db, windows, want_windows, "window rows (emit = updates)", proc)
+            proc.check_running("the stop")
+            ended = proc.stop(timeout=5)
+            took = ended.seconds
+            if "6 records read" not in ended.log:
+                raise AssertionError(f"unexpected summary:\n{ended.log}")
             if query(db, windows) != want_windows:
                 raise AssertionError(f"windows after stop: {query(db, windows)}")
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
     print(f"ok: follow run stopped by SIGTERM in {took:.2f} s with exit 0")
     return 0
 

@@ -9,13 +9,15 @@ randomized_reference_test.py.)
 
 usage: join_dedup_consistency_test.py RUNNEL [SEED] [ROUNDS]
 """
-import collections
-import csv
 import os
 import random
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pipeline_files import write_file  # noqa: E402
+from runnel_outputs import consolidated, retractions  # noqa: E402
+from runnel_process import run_runnel  # noqa: E402
 
 RUNNEL = sys.argv[1]
 SEED = int(sys.argv[2]) if len(sys.argv) > 2 else 5
@@ -97,28 +99,12 @@ def make_data(rng, directory):
             f.writelines(f"{d},{ts},{x}\n" for d, ts, x in bounded_disorder(rng, rows))
 
 
-def consolidated(path):
-    total = collections.Counter()
-    retractions = 0
-    with open(path) as f:
-        reader = csv.reader(f)
-        next(reader)
-        for row in reader:
-            diff = int(row[-1])
-            retractions += diff < 0
-            total[tuple(row[:-1])] += diff
-    return {k: n for k, n in total.items() if n != 0}, retractions
-
-
 def run(work, mode, batch, data):
     out = os.path.join(work, f"out-{mode}-{batch}")
     os.makedirs(out, exist_ok=True)
-    path = os.path.join(work, f"{mode}-{batch}.toml")
-    with open(path, "w") as f:
-        f.write(pipeline(mode, batch, data, out))
-    result = subprocess.run([RUNNEL, "run", path, "--no-dashboard", "--state-dir",
-                             os.path.join(work, f"state-{mode}-{batch}"), "--reset-state"],
-                            capture_output=True, text=True)
+    path = write_file(os.path.join(work, f"{mode}-{batch}.toml"), pipeline(mode, batch, data, out))
+    result = run_runnel(RUNNEL, "run", path, "--no-dashboard", "--state-dir",
+                        os.path.join(work, f"state-{mode}-{batch}"), "--reset-state")
     if result.returncode != 0:
         sys.exit(f"runnel {mode} failed: {result.stderr}")
     if " 0 late" not in result.stderr:
@@ -136,10 +122,10 @@ def main():
         for batch in (1, 7, 64):
             replay = run(work, "replay", batch, work)
             for name, _ in views():
-                expected, static_retractions = consolidated(os.path.join(static, f"{name}.csv"))
-                if static_retractions:
+                expected = consolidated(os.path.join(static, f"{name}.csv"))
+                if retractions(os.path.join(static, f"{name}.csv")):
                     sys.exit(f"round {round_}: the static run of {name} emitted retractions")
-                actual, _ = consolidated(os.path.join(replay, f"{name}.csv"))
+                actual = consolidated(os.path.join(replay, f"{name}.csv"))
                 if actual != expected:
                     missing = [k for k in expected if actual.get(k) != expected[k]]
                     extra = [k for k in actual if expected.get(k) != actual[k]]

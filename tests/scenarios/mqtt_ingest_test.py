@@ -14,30 +14,18 @@ Cases (one per ctest test, each well under a minute):
 
 usage: mqtt_ingest_test.py RUNNEL CASE
 """
-import csv
 import os
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from mosquitto_broker import MosquittoBroker  # noqa: E402
+from mqtt_clients import Publisher  # noqa: E402
+from pipeline_files import TH_NODE_PROFILE, write_csv, write_file  # noqa: E402
+from runnel_outputs import count_rows, query, read_lines  # noqa: E402
+from runnel_process import RunnelProcess, run_runnel  # noqa: E402
 
-import paho.mqtt.client as mqtt  # noqa: E402
-
-PROFILE = """
-name = "th-node"
-topic = "sensors/{device}/th"
-format = "json"
-time = { field = "ts", unit = "ms" }
-period = "10s"
-[fields]
-temp = { path = "t", type = "float", min = -40, max = 85 }
-hum = { path = "h", type = "float" }
-"""
+PROFILE = TH_NODE_PROFILE.format(period="10s")
 
 PIPELINE = """
 [runtime]
@@ -134,114 +122,36 @@ MALFORMED = [
 ]
 
 
-class Publisher:
-    def __init__(self, broker):
-        self.client = mqtt.Client(client_id=f"publisher-{os.getpid()}-{time.monotonic_ns()}",
-                                  protocol=mqtt.MQTTv311)
-        self.client.connect("127.0.0.1", broker.port)
-        self.client.loop_start()
-
-    def publish(self, messages, qos=1):
-        infos = [self.client.publish(topic, payload, qos=qos) for topic, payload, *_ in messages]
-        for info in infos:
-            info.wait_for_publish(timeout=10)
-            assert info.is_published(), "the broker did not acknowledge a test message"
-
-    def close(self):
-        self.client.loop_stop()
-        self.client.disconnect()
+def start(runnel, workdir, name="run"):
+    """`runnel run pipeline.toml` in `workdir`, its log in NAME.log."""
+    return RunnelProcess(runnel, ["run", "pipeline.toml"], os.path.join(workdir, f"{name}.log"),
+                         cwd=workdir).start()
 
 
-class Runnel:
-    """`runnel run` in the background, stderr in a file."""
-
-    def __init__(self, runnel, workdir, name="run"):
-        self.log_path = os.path.join(workdir, f"{name}.log")
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen([runnel, "run", "pipeline.toml"], cwd=workdir,
-                                        stdout=subprocess.DEVNULL, stderr=self.log)
-        self.db = os.path.join(workdir, "state", "runnel.db")
-
-    def text(self):
-        with open(self.log_path) as f:
-            return f.read()
-
-    def wait_for_log(self, needle, count=1, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.text().count(needle) >= count:
-                return
-            if self.process.poll() is not None:
-                raise AssertionError(f"runnel exited early:\n{self.text()}")
-            time.sleep(0.05)
-        raise AssertionError(f"no {needle!r} in runnel's log within {timeout} s:\n{self.text()}")
-
-    def count(self, table):
-        try:
-            con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=1)
-            try:
-                return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            finally:
-                con.close()
-        except sqlite3.Error:
-            return -1
-
-    def wait_for_rows(self, table, expected, timeout=20, distinct=False):
-        if distinct:
-            table = f"(SELECT DISTINCT * FROM {table})"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.count(table) == expected:
-                return
-            if self.process.poll() is not None:
-                raise AssertionError(f"runnel exited early:\n{self.text()}")
-            time.sleep(0.05)
-        raise AssertionError(f"{table} has {self.count(table)} rows, not {expected}, after "
-                             f"{timeout} s:\n{self.text()}")
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=15)
-        self.log.close()
-        assert code == 0, f"runnel exited with {code}:\n{self.text()}"
-        return self.text()
+def wait_for_rows(run, table, expected, distinct=False, timeout=20):
+    """Waits until `table` of run's state holds exactly `expected` (distinct) rows."""
+    db = os.path.join(run.cwd, "state", "runnel.db")
+    run.wait_for(lambda: count_rows(db, table, distinct) == expected,
+                 f"{expected} {'distinct ' if distinct else ''}rows in {table}", timeout)
 
 
 def setup(workdir, broker_uri, tls=""):
-    os.makedirs(os.path.join(workdir, "firmware_configs"))
+    write_file(os.path.join(workdir, "firmware_configs", "th-node.toml"), PROFILE)
+    write_file(os.path.join(workdir, "pipeline.toml"), PIPELINE.format(broker=broker_uri, tls=tls))
     os.makedirs(os.path.join(workdir, "out"))
-    with open(os.path.join(workdir, "firmware_configs", "th-node.toml"), "w") as f:
-        f.write(PROFILE)
-    with open(os.path.join(workdir, "pipeline.toml"), "w") as f:
-        f.write(PIPELINE.format(broker=broker_uri, tls=tls))
-
-
-def read_lines(path):
-    with open(path) as f:
-        return f.read().splitlines()
 
 
 def static_outputs(runnel, workdir, env_rows, meter_rows):
     """The outputs of the same pipeline over the records as static CSV files."""
     static = os.path.join(workdir, "static")
     os.makedirs(os.path.join(static, "out"))
-    os.makedirs(os.path.join(static, "firmware_configs"))
-    with open(os.path.join(static, "firmware_configs", "th-node.toml"), "w") as f:
-        f.write(PROFILE)
+    write_file(os.path.join(static, "firmware_configs", "th-node.toml"), PROFILE)
     with open(os.path.join(workdir, "pipeline.toml")) as f:
-        pipeline = f.read()
-    with open(os.path.join(static, "pipeline.toml"), "w") as f:
-        f.write(pipeline)
-    for name, header, rows in (("env", ["device", "ts", "temp", "hum"], env_rows),
-                               ("meter", ["line", "ts", "kw"], meter_rows)):
-        with open(os.path.join(static, f"{name}.csv"), "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            writer.writerows(rows)
-    result = subprocess.run([runnel, "run", "pipeline.toml", "--replay", "env=env.csv",
-                             "--replay", "meter=meter.csv"], cwd=static, capture_output=True,
-                            text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+        write_file(os.path.join(static, "pipeline.toml"), f.read())
+    write_csv(os.path.join(static, "env.csv"), ["device", "ts", "temp", "hum"], env_rows)
+    write_csv(os.path.join(static, "meter.csv"), ["line", "ts", "kw"], meter_rows)
+    run_runnel(runnel, "run", "pipeline.toml", "--replay", "env=env.csv", "--replay",
+               "meter=meter.csv", cwd=static, timeout=60, check=True)
     return {name: read_lines(os.path.join(static, "out", f"{name}.csv"))
             for name in ("env", "env_1m", "meter_1m")}
 
@@ -268,53 +178,51 @@ def case_live(runnel, workdir, tls=False):
     with MosquittoBroker(os.path.join(workdir, "broker"), tls=tls) as broker:
         tls_config = f'tls = {{ ca_file = "{broker.ca_file}" }}' if tls else ""
         setup(workdir, broker.tls_uri if tls else broker.uri, tls_config)
-        run = Runnel(runnel, workdir)
+        run = start(runnel, workdir)
         run.wait_for_log("source 'env': subscribed to sensors/+/th at QoS 1")
         run.wait_for_log("source 'meter': subscribed to plant/+/meter at QoS 1")
         env, meter = env_messages(0, 60), meter_messages(0, 40)
         env_end, meter_end = sentinels()
-        publisher = Publisher(broker)
+        publisher = Publisher(broker.port)
         publisher.publish(env[:30] + [(t, p) for t, p, _ in MALFORMED] + meter + env[30:])
         publisher.publish(env_end + meter_end)
         publisher.close()
-        run.wait_for_rows("env_rows", len(env) + 1)
-        run.wait_for_rows("meter_rows", len(meter) + 1)
-        run.wait_for_rows("env_status", 4)
-        summary = run.stop()
+        wait_for_rows(run, "env_rows", len(env) + 1)
+        wait_for_rows(run, "meter_rows", len(meter) + 1)
+        wait_for_rows(run, "env_status", 4)
+        summary = run.stop(timeout=15).log
 
     check_same_as_static(runnel, workdir, env, meter)
     assert "102 records read, 3 rejected" in summary, summary
     assert ("source 'env': 3 rejected (invalid_json 1, missing_time 1, out_of_range:temp 1)"
             in summary), summary
-    con = sqlite3.connect(os.path.join(workdir, "state", "runnel.db"))
-    rejects = con.execute("SELECT source, topic, reason, CAST(payload AS TEXT) FROM "
-                          "runnel_rejects ORDER BY id").fetchall()
+    db = os.path.join(workdir, "state", "runnel.db")
+    rejects = query(db, "SELECT source, topic, reason, CAST(payload AS TEXT) FROM "
+                    "runnel_rejects ORDER BY id")
     assert rejects == [("env", t, reason, p) for t, p, reason in MALFORMED], rejects
-    status = sorted(con.execute("SELECT device, online FROM env_status").fetchall())
+    status = sorted(query(db, "SELECT device, online FROM env_status"))
     assert status == [("n0", 1), ("n1", 1), ("n2", 1), ("zz", 1)], status
-    con.close()
-
 
 def case_restart(runnel, workdir):
     with MosquittoBroker(os.path.join(workdir, "broker")) as broker:
         setup(workdir, broker.uri)
         env, meter = env_messages(0, 45), meter_messages(0, 30)
-        first = Runnel(runnel, workdir, "first")
+        first = start(runnel, workdir, "first")
         first.wait_for_log("source 'meter': subscribed to")
-        publisher = Publisher(broker)
+        publisher = Publisher(broker.port)
         publisher.publish(env[:20] + meter[:10])
-        first.wait_for_rows("env_rows", 20)
-        first.wait_for_rows("meter_rows", 10)
-        first.stop()
+        wait_for_rows(first, "env_rows", 20)
+        wait_for_rows(first, "meter_rows", 10)
+        first.stop(timeout=15)
         # Runnel is down: the broker keeps these for its persistent sessions.
         publisher.publish(env[20:] + meter[10:])
         env_end, meter_end = sentinels()
         publisher.publish(env_end + meter_end)
-        second = Runnel(runnel, workdir, "second")
-        second.wait_for_rows("env_rows", len(env) + 1)
-        second.wait_for_rows("meter_rows", len(meter) + 1)
+        second = start(runnel, workdir, "second")
+        wait_for_rows(second, "env_rows", len(env) + 1)
+        wait_for_rows(second, "meter_rows", len(meter) + 1)
         publisher.close()
-        summary = second.stop()
+        summary = second.stop(timeout=15).log
     # The restart restores the first run's checkpoint and reads only what arrived since (the
     # 45 + 30 messages and 2 end markers, less the 30 the first run read): each exactly once.
     assert "restored the checkpoint" in summary, summary
@@ -326,25 +234,25 @@ def case_reconnect(runnel, workdir):
     with MosquittoBroker(os.path.join(workdir, "broker")) as broker:
         setup(workdir, broker.uri)
         env, meter = env_messages(0, 40), meter_messages(0, 20)
-        run = Runnel(runnel, workdir)
+        run = start(runnel, workdir)
         run.wait_for_log("source 'meter': subscribed to")
-        publisher = Publisher(broker)
+        publisher = Publisher(broker.port)
         publisher.publish(env[:20] + meter[:10])
         publisher.close()
-        run.wait_for_rows("env_rows", 20)
+        wait_for_rows(run, "env_rows", 20)
         broker.restart()
         run.wait_for_log("lost the connection to", count=2)
         # Published before runnel is back: queued by the broker for runnel's sessions.
-        publisher = Publisher(broker)
+        publisher = Publisher(broker.port)
         env_end, meter_end = sentinels()
         publisher.publish(env[20:] + meter[10:] + env_end + meter_end)
         publisher.close()
         run.wait_for_log("reconnected to", count=2, timeout=40)
         # QoS 1 is at least once: messages whose PUBACK was lost when the broker went down are
         # delivered again, so only the distinct rows are exact (a dedup view removes the rest).
-        run.wait_for_rows("env_rows", len(env) + 1, distinct=True)
-        run.wait_for_rows("meter_rows", len(meter) + 1, distinct=True)
-        summary = run.stop()
+        wait_for_rows(run, "env_rows", len(env) + 1, distinct=True)
+        wait_for_rows(run, "meter_rows", len(meter) + 1, distinct=True)
+        summary = run.stop(timeout=15).log
     assert "source 'env': 1 reconnect" in summary, summary
     assert "source 'meter': 1 reconnect" in summary, summary
     expected = static_outputs(runnel, workdir, [m[2] for m in env], [m[2] for m in meter])

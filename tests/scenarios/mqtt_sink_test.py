@@ -16,18 +16,16 @@ usage: mqtt_sink_test.py RUNNEL
 """
 import json
 import os
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from mosquitto_broker import MosquittoBroker, free_port  # noqa: E402
-
-import paho.mqtt.client as mqtt  # noqa: E402
+from mqtt_clients import Subscriber  # noqa: E402
+from pipeline_files import write_file  # noqa: E402
+from runnel_outputs import try_query  # noqa: E402
+from runnel_process import RunnelProcess, run_runnel  # noqa: E402
+from waiting import WaitTimeout, wait_for  # noqa: E402
 
 READINGS = """device,ts,temp
 a,1000,20.5
@@ -93,83 +91,29 @@ def fail(message):
     sys.exit(1)
 
 
-class Subscriber:
-    """Collects (topic, payload) in arrival order."""
-
-    def __init__(self, port, topic):
-        self.received = []
-        self.lock = threading.Lock()
-        subscribed = threading.Event()
-        self.client = mqtt.Client(client_id=f"sink-test-{port}-{time.monotonic_ns()}",
-                                  clean_session=True)
-        self.client.on_message = self.on_message
-        self.client.on_subscribe = lambda *args: subscribed.set()
-        self.client.connect("127.0.0.1", port)
-        self.client.subscribe(topic, qos=1)
-        self.client.loop_start()
-        if not subscribed.wait(10):
-            fail("the test subscriber could not subscribe")
-
-    def on_message(self, _client, _userdata, message):
-        with self.lock:
-            self.received.append((message.topic, message.payload.decode()))
-
-    def wait_for(self, count, timeout=40):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.received) >= count:
-                    break
-            time.sleep(0.05)
-        time.sleep(0.3)  # anything extra would show up now
-        with self.lock:
-            return list(self.received)
-
-    def close(self):
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
 def outbox(state_dir):
-    db = os.path.join(state_dir, "runnel.db")
-    if not os.path.exists(db):
-        return []
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
-        try:
-            return [(t, bytes(p).decode() if isinstance(p, bytes) else p) for t, p in con.execute(
-                "SELECT topic, payload FROM runnel_outbox ORDER BY id")]
-        finally:
-            con.close()
-    except sqlite3.OperationalError:
-        return []  # not created yet
+    rows = try_query(os.path.join(state_dir, "runnel.db"),
+                     "SELECT topic, payload FROM runnel_outbox ORDER BY id") or []
+    return [(t, bytes(p).decode() if isinstance(p, bytes) else p) for t, p in rows]
 
 
 def wait_outbox(state_dir, count, timeout=20):
-    deadline = time.monotonic() + timeout
-    rows = []
-    while time.monotonic() < deadline:
+    def enough():
         rows = outbox(state_dir)
-        if len(rows) >= count:
-            return rows
-        time.sleep(0.1)
-    fail(f"the outbox holds {len(rows)} messages, expected {count}")
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
+        return rows if len(rows) >= count else None
+    try:
+        return wait_for(enough, f"{count} messages in the outbox", timeout, interval=0.1)
+    except WaitTimeout:
+        fail(f"the outbox holds {len(outbox(state_dir))} messages, expected {count}")
 
 
 def check_static_changelog(runnel, tmp):
     work = os.path.join(tmp, "static")
-    write(os.path.join(work, "env.csv"), READINGS)
+    write_file(os.path.join(work, "env.csv"), READINGS)
     with MosquittoBroker(os.path.join(tmp, "broker-static")) as broker:
-        write(os.path.join(work, "p.toml"), STATIC.format(broker=broker.uri))
+        write_file(os.path.join(work, "p.toml"), STATIC.format(broker=broker.uri))
         sub = Subscriber(broker.port, "out/#")
-        result = subprocess.run([runnel, "run", "p.toml", "--state-dir", "state"], cwd=work,
-                                capture_output=True, text=True, timeout=60)
+        result = run_runnel(runnel, "run", "p.toml", "--state-dir", "state", cwd=work, timeout=60)
         if result.returncode != 0:
             fail(f"static run exited {result.returncode}: {result.stderr}")
         with open(os.path.join(work, "out", "env_1m.jsonl")) as f:
@@ -185,14 +129,12 @@ def check_static_changelog(runnel, tmp):
         fail("delivered messages are still in the outbox")
 
     # check: offline (the broker is gone now), and an unknown topic column is a load error.
-    result = subprocess.run([runnel, "check", "p.toml"], cwd=work, capture_output=True,
-                            text=True, timeout=30)
+    result = run_runnel(runnel, "check", "p.toml", cwd=work, timeout=30)
     if result.returncode != 0 or "sink mqtt out/env_1m/{device} qos 1 on" not in result.stdout:
         fail(f"check: exit {result.returncode}: {result.stdout} {result.stderr}")
-    write(os.path.join(work, "bad.toml"),
-          STATIC.format(broker="tcp://127.0.0.1:1").replace("{device}", "{devce}"))
-    result = subprocess.run([runnel, "check", "bad.toml"], cwd=work, capture_output=True,
-                            text=True, timeout=30)
+    write_file(os.path.join(work, "bad.toml"),
+               STATIC.format(broker="tcp://127.0.0.1:1").replace("{device}", "{devce}"))
+    result = run_runnel(runnel, "check", "bad.toml", cwd=work, timeout=30)
     line = STATIC.format(broker="x").splitlines().index("topic = \"out/env_1m/{device}\"") - 1
     expected = (f"bad.toml:{line}: sink from 'env_1m': topic \"out/env_1m/{{devce}}\": field "
                 f"'devce' is not a column of the published rows (columns: window_start, "
@@ -221,13 +163,12 @@ topic = "many/{{device}}"
 def check_large_step(runnel, tmp):
     work = os.path.join(tmp, "many")
     count = 700
-    write(os.path.join(work, "many.csv"),
+    write_file(os.path.join(work, "many.csv"),
           "device,ts,temp\n" + "".join(f"d{i % 7},{1000 + i},{i}\n" for i in range(count)))
     with MosquittoBroker(os.path.join(tmp, "broker-many")) as broker:
-        write(os.path.join(work, "p.toml"), MANY.format(broker=broker.uri))
+        write_file(os.path.join(work, "p.toml"), MANY.format(broker=broker.uri))
         sub = Subscriber(broker.port, "many/#")
-        result = subprocess.run([runnel, "run", "p.toml", "--state-dir", "state"], cwd=work,
-                                capture_output=True, text=True, timeout=60)
+        result = run_runnel(runnel, "run", "p.toml", "--state-dir", "state", cwd=work, timeout=60)
         if result.returncode != 0:
             fail(f"many: exit {result.returncode}: {result.stderr}")
         received = sub.wait_for(count)
@@ -244,98 +185,75 @@ HOT = [("uplink/hot/b", '{"device":"b","ts":2000,"temp":30,"diff":1}'),
 
 
 def start_follow(runnel, work):
-    return subprocess.Popen([runnel, "run", "p.toml", "--state-dir", "state"], cwd=work,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return RunnelProcess(runnel, ["run", "p.toml", "--state-dir", "state"],
+                         os.path.join(work, "runnel.log"), cwd=work).start()
 
 
 def stop(process):
-    process.send_signal(signal.SIGTERM)
     try:
-        _, stderr = process.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        fail("runnel did not stop on SIGTERM")
-    if process.returncode != 0:
-        fail(f"runnel exited {process.returncode} on SIGTERM: {stderr}")
-    return stderr
-
-
-def broker_on(tmp, name, port):
-    broker = MosquittoBroker(os.path.join(tmp, name))
-    broker.port, broker.uri = port, f"tcp://127.0.0.1:{port}"
-    config = open(broker.config_file).read()
-    config = "\n".join(f"listener {port} 127.0.0.1" if line.startswith("listener ") else line
-                       for line in config.splitlines())
-    write(broker.config_file, config + "\n")
-    return broker
+        return process.stop().log
+    except AssertionError as e:
+        fail(str(e))
 
 
 def check_outage(runnel, tmp):
     work = os.path.join(tmp, "outage")
+    state = os.path.join(work, "state")
     port = free_port()
-    write(os.path.join(work, "p.toml"),
-          FOLLOW.format(broker=f"tcp://127.0.0.1:{port}", limit=1000))
-    write(os.path.join(work, "logs", "env.csv"), READINGS)
-    runnel_process = start_follow(runnel, work)
-    try:
-        if wait_outbox(os.path.join(work, "state"), 2) != HOT:
-            fail(f"outbox {outbox(os.path.join(work, 'state'))}, expected {HOT}")
-        with broker_on(tmp, "broker-outage", port):
+    write_file(os.path.join(work, "p.toml"),
+               FOLLOW.format(broker=f"tcp://127.0.0.1:{port}", limit=1000))
+    write_file(os.path.join(work, "logs", "env.csv"), READINGS)
+    with start_follow(runnel, work) as runnel_process:
+        if wait_outbox(state, 2) != HOT:
+            fail(f"outbox {outbox(state)}, expected {HOT}")
+        with MosquittoBroker(os.path.join(tmp, "broker-outage"), port=port):
             sub = Subscriber(port, "uplink/#")
             received = sub.wait_for(len(HOT))
             sub.close()
             if received != HOT:
                 fail(f"after the outage the uplink received {received}, expected {HOT}")
-            deadline = time.monotonic() + 10
-            while outbox(os.path.join(work, "state")) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if outbox(os.path.join(work, "state")):
+            try:
+                wait_for(lambda: not outbox(state), "an empty outbox", 10, interval=0.1)
+            except WaitTimeout:
                 fail("delivered messages are still in the outbox")
             stop(runnel_process)
-    finally:
-        if runnel_process.poll() is None:
-            runnel_process.kill()
 
 
 def check_kill9(runnel, tmp):
     work = os.path.join(tmp, "kill9")
+    state = os.path.join(work, "state")
     port = free_port()
-    write(os.path.join(work, "p.toml"), FOLLOW.format(broker=f"tcp://127.0.0.1:{port}", limit=1000))
-    write(os.path.join(work, "logs", "env.csv"), READINGS)
-    process = start_follow(runnel, work)
-    try:
-        wait_outbox(os.path.join(work, "state"), 2)
-    finally:
-        process.kill()
-        process.wait()
-    if outbox(os.path.join(work, "state")) != HOT:
-        fail(f"after kill -9 the outbox holds {outbox(os.path.join(work, 'state'))}")
+    write_file(os.path.join(work, "p.toml"),
+               FOLLOW.format(broker=f"tcp://127.0.0.1:{port}", limit=1000))
+    write_file(os.path.join(work, "logs", "env.csv"), READINGS)
+    with start_follow(runnel, work) as process:
+        wait_outbox(state, 2)
+        process.kill9()
+    if outbox(state) != HOT:
+        fail(f"after kill -9 the outbox holds {outbox(state)}")
     # The restarted run finds no new input: what it publishes comes from the outbox.
-    write(os.path.join(work, "logs", "env.csv"), "device,ts,temp\n")
-    with broker_on(tmp, "broker-kill9", port):
+    write_file(os.path.join(work, "logs", "env.csv"), "device,ts,temp\n")
+    with MosquittoBroker(os.path.join(tmp, "broker-kill9"), port=port):
         sub = Subscriber(port, "uplink/#")
-        process = start_follow(runnel, work)
-        try:
+        with start_follow(runnel, work) as process:
             received = sub.wait_for(len(HOT))
-        finally:
-            stderr = stop(process) if process.poll() is None else ""
+            stderr = stop(process) if process.running() else ""
         sub.close()
     if received != HOT:
         fail(f"after kill -9 and a restart the uplink received {received}, expected {HOT}")
     if "2 messages of an earlier run wait in the outbox; they go out first" not in stderr:
         fail(f"the restart did not say it found the outbox: {stderr}")
-    if outbox(os.path.join(work, "state")):
+    if outbox(state):
         fail("delivered messages are still in the outbox after the restart")
 
 
 def check_overflow(runnel, tmp):
     work = os.path.join(tmp, "overflow")
     lines = "device,ts,temp\n" + "".join(f"d{i},{i * 1000},{30 + i}\n" for i in range(10))
-    write(os.path.join(work, "logs", "env.csv"), lines)
-    write(os.path.join(work, "p.toml"),
-          FOLLOW.format(broker="tcp://127.0.0.1:1", limit=3).replace('"follow"', '"static"'))
-    result = subprocess.run([runnel, "run", "p.toml", "--state-dir", "state"], cwd=work,
-                            capture_output=True, text=True, timeout=60)
+    write_file(os.path.join(work, "logs", "env.csv"), lines)
+    write_file(os.path.join(work, "p.toml"),
+               FOLLOW.format(broker="tcp://127.0.0.1:1", limit=3).replace('"follow"', '"static"'))
+    result = run_runnel(runnel, "run", "p.toml", "--state-dir", "state", cwd=work, timeout=60)
     if result.returncode != 0:
         fail(f"overflow run exited {result.returncode}: {result.stderr}")
     expected = [(f"uplink/hot/d{i}", f'{{"device":"d{i}","ts":{i * 1000},"temp":{30 + i},'
@@ -351,14 +269,13 @@ def check_overflow(runnel, tmp):
 
 def check_tls_uplink(runnel, tmp):
     work = os.path.join(tmp, "tls")
-    write(os.path.join(work, "logs", "env.csv"), READINGS)
+    write_file(os.path.join(work, "logs", "env.csv"), READINGS)
     with MosquittoBroker(os.path.join(tmp, "broker-tls"), tls=True) as broker:
         pipeline = FOLLOW.format(broker=broker.tls_uri, limit=1000).replace('"follow"', '"static"')
         pipeline += f'tls = {{ ca_file = "{broker.ca_file}" }}\n'
-        write(os.path.join(work, "p.toml"), pipeline)
+        write_file(os.path.join(work, "p.toml"), pipeline)
         sub = Subscriber(broker.port, "uplink/#")
-        result = subprocess.run([runnel, "run", "p.toml", "--state-dir", "state"], cwd=work,
-                                capture_output=True, text=True, timeout=60)
+        result = run_runnel(runnel, "run", "p.toml", "--state-dir", "state", cwd=work, timeout=60)
         received = sub.wait_for(len(HOT))
         sub.close()
     if result.returncode != 0:
@@ -371,12 +288,11 @@ def check_tls_uplink(runnel, tmp):
 
 def check_broker_restart(runnel, tmp):
     work = os.path.join(tmp, "restart")
-    write(os.path.join(work, "logs", "env.csv"), READINGS)
+    write_file(os.path.join(work, "logs", "env.csv"), READINGS)
     with MosquittoBroker(os.path.join(tmp, "broker-restart")) as broker:
-        write(os.path.join(work, "p.toml"), FOLLOW.format(broker=broker.uri, limit=1000))
+        write_file(os.path.join(work, "p.toml"), FOLLOW.format(broker=broker.uri, limit=1000))
         sub = Subscriber(broker.port, "uplink/#")
-        process = start_follow(runnel, work)
-        try:
+        with start_follow(runnel, work) as process:
             received = sub.wait_for(len(HOT))
             sub.close()
             if received != HOT:
@@ -392,9 +308,6 @@ def check_broker_restart(runnel, tmp):
             if received != later:
                 fail(f"after the broker restart the uplink received {received}, expected {later}")
             stderr = stop(process)
-        finally:
-            if process.poll() is None:
-                process.kill()
     if stderr.count(": connected to " + broker.uri) < 2 or "cannot reach" not in stderr:
         fail(f"the lost connection and the reconnection are not in the log: {stderr}")
 

@@ -18,17 +18,18 @@ checkpoint, and only the tables are compared (file sinks are at least once after
 
 usage: operator_restart_test.py RUNNEL CASE
 """
-import collections
-import csv
 import os
 import random
 import re
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pipeline_files import write_csv, write_file  # noqa: E402
+from runnel_outputs import consolidated, count_rows, row_differences, user_tables  # noqa: E402
+from runnel_process import RunnelProcess  # noqa: E402
+from waiting import WaitTimeout  # noqa: E402
 
 RUNTIME = """
 [runtime]
@@ -173,51 +174,6 @@ def make_cal(rng):
     return rows
 
 
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def tables(db_path):
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=2)
-    try:
-        names = [n for (n,) in con.execute(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'runnel_%' "
-            "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        return {n: sorted(con.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr)
-                for n in names}
-    finally:
-        con.close()
-
-
-def table_count(db_path, table):
-    try:
-        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1)
-        try:
-            return con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
-
-
-def consolidated(path):
-    """The changelog's rows with their summed diffs (zero sums dropped); header lines skipped,
-    since a restarted run appends to the file."""
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    header = rows[0]
-    assert header[-1] == "diff", header
-    sums = collections.Counter()
-    for row in rows[1:]:
-        if row == header:
-            continue
-        sums[tuple(row[:-1])] += int(row[-1])
-    return {row: n for row, n in sums.items() if n != 0}
-
-
 def records_read(summary):
     match = re.search(r"(\d+) records? read", summary)
     assert match, summary
@@ -234,47 +190,36 @@ def run_case(runnel, case, work, kill9):
 
     def setup(name, speed):
         directory = os.path.join(work, name)
-        os.makedirs(directory)
         write_csv(os.path.join(directory, "env.csv"), ["device", "seq", "ts", "v"], env)
         if cal:
             write_csv(os.path.join(directory, "cal.csv"), ["device", "ts", "gain"], cal)
-        with open(os.path.join(directory, "pipeline.toml"), "w") as f:
-            f.write(RUNTIME.format(state="state") +
-                    sources.format(speed=speed, max_delay=max_delay) + views)
+        write_file(os.path.join(directory, "pipeline.toml"),
+                   RUNTIME.format(state="state") +
+                   sources.format(speed=speed, max_delay=max_delay) + views)
         return directory
 
     def start(directory, name):
-        log = open(os.path.join(directory, f"{name}.log"), "w")
-        proc = subprocess.Popen([runnel, "run", "pipeline.toml", "--no-dashboard"], cwd=directory,
-                                stdout=subprocess.DEVNULL, stderr=log)
-        return proc, log
-
-    def summary(directory, name):
-        with open(os.path.join(directory, f"{name}.log")) as f:
-            return f.read()
+        return RunnelProcess(runnel, ["run", "pipeline.toml", "--no-dashboard"],
+                             os.path.join(directory, f"{name}.log"), cwd=directory).start()
 
     reference = setup("reference", 0)
-    proc, log = start(reference, "run")
-    assert proc.wait(timeout=50) == 0, summary(reference, "run")
-    log.close()
-    expected_tables = tables(os.path.join(reference, "state", "runnel.db"))
+    run = start(reference, "run")
+    assert run.wait(timeout=50) == 0, run.log()
+    expected_tables = user_tables(os.path.join(reference, "state", "runnel.db"))
     expected_files = {name: consolidated(os.path.join(reference, name)) for name in sink_files}
     total = len(expected_tables[first_table])
     assert total > 20, (case, total)
 
     restarted = setup("restarted", SPEED)
     db = os.path.join(restarted, "state", "runnel.db")
-    proc, log = start(restarted, "first")
-    deadline = time.monotonic() + 30
-    while table_count(db, first_table) < total // 3 and time.monotonic() < deadline:
-        assert proc.poll() is None, summary(restarted, "first")
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL if kill9 else signal.SIGTERM)
-    stopping = time.monotonic()
-    code = proc.wait(timeout=30)
-    took = time.monotonic() - stopping
-    log.close()
-    first = summary(restarted, "first")
+    run = start(restarted, "first")
+    try:
+        run.wait_for(lambda: count_rows(db, first_table) >= total // 3,
+                     f"{total // 3} rows in {first_table}", timeout=30, interval=0.02)
+    except WaitTimeout:
+        pass  # stopped wherever it is: the checks below say whether that was in the middle
+    ended = run.kill9() if kill9 else run.stop(check=False)
+    code, took, first = ended.code, ended.seconds, ended.log
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     steps_to_redo = con.execute("SELECT count(*) FROM runnel_steps").fetchone()[0]
     read_first = con.execute("SELECT coalesce(sum(count), 0) FROM runnel_input_log").fetchone()[0]
@@ -286,10 +231,9 @@ def run_case(runnel, case, work, kill9):
         assert steps_to_redo == 0, steps_to_redo
         assert records_read(first) == read_first, (first, read_first)
 
-    proc, log = start(restarted, "second")
-    assert proc.wait(timeout=50) == 0, summary(restarted, "second")
-    log.close()
-    second = summary(restarted, "second")
+    run = start(restarted, "second")
+    assert run.wait(timeout=50) == 0, run.log()
+    second = run.log()
     assert "restored the checkpoint" in second, second
     # A restored file source counts on from its saved position: the first run stopped in the
     # middle, the second ends with the whole input read once.
@@ -297,19 +241,16 @@ def run_case(runnel, case, work, kill9):
     assert 0 < read_first < len(env) + len(cal), read_first
     assert read_second == len(env) + len(cal), (read_first, read_second)
 
-    actual_tables = tables(db)
+    actual_tables = user_tables(db)
     for name, rows in expected_tables.items():
         if actual_tables.get(name) != rows:
-            got = actual_tables.get(name, [])
             sys.exit(f"{case}: table {name} differs from the uninterrupted run:\n"
-                     f"  missing {[r for r in rows if r not in got][:5]}\n"
-                     f"  extra {[r for r in got if r not in rows][:5]}")
+                     + row_differences(rows, actual_tables.get(name, [])))
     for name, rows in ({} if kill9 else expected_files).items():
         got = consolidated(os.path.join(restarted, name))
         if got != rows:
             sys.exit(f"{case}: consolidated {name} differs from the uninterrupted run:\n"
-                     f"  missing {[r for r in rows if r not in got][:5]}\n"
-                     f"  extra {[r for r in got if r not in rows][:5]}")
+                     + row_differences(rows, got))
     print(f"{case}{' kill -9' if kill9 else ''}: ok: stopped after {read_first} of "
           f"{len(env) + len(cal)} records ({took:.2f} s to stop, {steps_to_redo} steps to "
           f"re-run), {total} rows in {first_table}")

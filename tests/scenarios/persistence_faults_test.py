@@ -22,7 +22,6 @@ usage: persistence_faults_test.py RUNNEL CASE
 import csv
 import io
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -30,34 +29,13 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pipeline_files import window_pipeline, write_file  # noqa: E402
+from runnel_outputs import (exported_input_log, query, row_differences, table_rows,  # noqa: E402
+                            wait_for_rows)
+from runnel_process import RunnelProcess, run_runnel  # noqa: E402
+
 SKIP = 77
-
-PIPELINE = """
-[runtime]
-state_dir = "{state}"
-checkpoint_interval = "{interval}"
-batch_size = {batch}
-
-[[source]]
-name = "env"
-file = "{data}"
-format = "csv"
-mode = "{mode}"
-time = "ts"
-max_delay = "5s"
-fields = {{ device = "string", ts = "int", v = "int" }}
-
-[[view]]
-name = "w"
-from = "env"
-window = {{ type = "tumbling", size = "{size}" }}
-group_by = ["device"]
-aggregate = ["n = count()", "total = sum(v)", "lo = min(v)", "hi = max(v)"]
-
-[[sink]]
-from = "w"
-table = "w"
-"""
 
 T0 = 1_700_000_000_000
 
@@ -72,32 +50,14 @@ def lines(first, count):
 
 
 def write_pipeline(work, name, state, data, mode, size="10s", interval="200ms", batch=4096):
-    path = os.path.join(work, name)
-    with open(path, "w") as f:
-        f.write(PIPELINE.format(state=state, data=data, mode=mode, size=size, interval=interval,
-                                batch=batch))
-    return path
-
-
-def run(runnel, *args, timeout=60):
-    return subprocess.run([runnel, *args], capture_output=True, text=True, timeout=timeout)
-
-
-def table_rows(db_path):
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=2)
-    try:
-        return sorted(con.execute("SELECT * FROM w").fetchall())
-    finally:
-        con.close()
+    return write_file(os.path.join(work, name),
+                      window_pipeline(state, data, mode, size=size, checkpoint_interval=interval,
+                                      batch_size=batch))
 
 
 def steps_after_checkpoint(db_path):
     """Committed steps that a restart would re-run (the checkpoint deletes the ones it covers)."""
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=2)
-    try:
-        return con.execute("SELECT count(*) FROM runnel_steps").fetchone()[0]
-    finally:
-        con.close()
+    return query(db_path, "SELECT count(*) FROM runnel_steps")[0][0]
 
 
 def assert_refused(result, *needles):
@@ -115,13 +75,18 @@ def make_input(work, count):
     return data
 
 
-def case_corrupt(runnel, work):
-    data = make_input(work, 20_000)
+def first_replay(runnel, work, count):
+    """A replay run over `count` records into a fresh state directory: (data, state, pipeline,
+    runnel.db)."""
+    data = make_input(work, count)
     state = os.path.join(work, "state")
     pipeline = write_pipeline(work, "p.toml", state, data, "replay")
-    result = run(runnel, "run", pipeline)
-    assert result.returncode == 0, result.stderr
-    db = os.path.join(state, "runnel.db")
+    run_runnel(runnel, "run", pipeline, check=True)
+    return data, state, pipeline, os.path.join(state, "runnel.db")
+
+
+def case_corrupt(runnel, work):
+    _, state, pipeline, db = first_replay(runnel, work, 20_000)
     assert not os.path.exists(db + "-wal") or os.path.getsize(db + "-wal") == 0
 
     # Damage the pages of the table sink, of the checkpoint and of the input log: 4 KiB of
@@ -140,10 +105,10 @@ def case_corrupt(runnel, work):
         damaged[start:start + 64] = b"\xa5" * 64
     with open(db, "wb") as f:
         f.write(damaged)
-    result = run(runnel, "run", pipeline)
+    result = run_runnel(runnel, "run", pipeline)
     assert_refused(result, db, "--reset-state")
     assert "malformed" in result.stderr, result.stderr
-    result = run(runnel, "export", "--state-dir", state, "--source", "env")
+    result = run_runnel(runnel, "export", "--state-dir", state, "--source", "env")
     assert result.returncode in (1, 2) and db in result.stderr, result.stderr
 
     # Not SQLite at all.
@@ -151,7 +116,7 @@ def case_corrupt(runnel, work):
         f.write(b"device,ts,v\n" * 1000)
     if os.path.exists(db + "-shm"):
         os.remove(db + "-shm")
-    result = run(runnel, "run", pipeline)
+    result = run_runnel(runnel, "run", pipeline)
     assert_refused(result, db, "is not a Runnel state database", "--reset-state")
 
     # A foreign SQLite database: refused, and left untouched.
@@ -162,46 +127,41 @@ def case_corrupt(runnel, work):
     con.commit()
     con.close()
     before = open(db, "rb").read()
-    result = run(runnel, "run", pipeline)
+    result = run_runnel(runnel, "run", pipeline)
     assert_refused(result, db, "is not a Runnel state database", "no Runnel format marker")
     assert open(db, "rb").read() == before, "runnel modified a foreign database"
 
     # --reset-state starts over.
-    result = run(runnel, "run", pipeline, "--reset-state")
+    result = run_runnel(runnel, "run", pipeline, "--reset-state")
     assert result.returncode == 0, result.stderr
-    assert len(table_rows(db)) > 100
+    assert len(table_rows(db, "w")) > 100
 
 
 def case_changed_view(runnel, work):
-    data = make_input(work, 2_000)
-    state = os.path.join(work, "state")
-    pipeline = write_pipeline(work, "p.toml", state, data, "replay")
-    first = run(runnel, "run", pipeline)
-    assert first.returncode == 0, first.stderr
-    db = os.path.join(state, "runnel.db")
-    rows = table_rows(db)
+    data, state, pipeline, db = first_replay(runnel, work, 2_000)
+    rows = table_rows(db, "w")
 
-    again = run(runnel, "run", pipeline)
+    again = run_runnel(runnel, "run", pipeline)
     assert again.returncode == 0, again.stderr
     assert "the last run read the input whole" in again.stderr, again.stderr
     assert "0 rows written" in again.stderr, again.stderr
-    assert table_rows(db) == rows
+    assert table_rows(db, "w") == rows
 
     changed = write_pipeline(work, "changed.toml", state, data, "replay", size="20s")
-    refused = run(runnel, "run", changed)
+    refused = run_runnel(runnel, "run", changed)
     assert refused.returncode == 2, (refused.returncode, refused.stderr)
     for needle in ("view 'w'", "changed since its state was saved", db, "--reset-state"):
         assert needle in refused.stderr, (needle, refused.stderr)
-    assert table_rows(db) == rows, "a refused run changed the table"
+    assert table_rows(db, "w") == rows, "a refused run changed the table"
 
-    reset = run(runnel, "run", changed, "--reset-state")
+    reset = run_runnel(runnel, "run", changed, "--reset-state")
     assert reset.returncode == 0, reset.stderr
     assert "restored the checkpoint" not in reset.stderr, reset.stderr
     static = write_pipeline(work, "static.toml", os.path.join(work, "static"), data, "static",
                             size="20s")
-    assert run(runnel, "run", static).returncode == 0
-    assert table_rows(db) == table_rows(os.path.join(work, "static", "runnel.db"))
-    assert table_rows(db) != rows
+    assert run_runnel(runnel, "run", static).returncode == 0
+    assert table_rows(db, "w") == table_rows(os.path.join(work, "static", "runnel.db"), "w")
+    assert table_rows(db, "w") != rows
 
 
 class Writer(threading.Thread):
@@ -221,43 +181,26 @@ class Writer(threading.Thread):
             time.sleep(self.pause)
 
 
-def wait_for_table(db, expected, proc, timeout=30):
-    deadline = time.monotonic() + timeout
-    rows = []
-    while time.monotonic() < deadline:
-        try:
-            rows = table_rows(db)
-        except sqlite3.Error:
-            rows = []
-        if len(rows) >= len(expected):
-            break
-        assert proc.poll() is None, f"runnel exited with {proc.returncode}"
-        time.sleep(0.1)
-    return rows
-
-
-def finish_and_compare(runnel, work, state, data, total, proc):
-    """Closes the data's windows with a far-future record, stops `proc` and checks the table
+def finish_and_compare(runnel, work, state, data, total, process):
+    """Closes the data's windows with a far-future record, stops `process` and checks the table
     against the static run and the input log against the input (each record once)."""
     flush = T0 + total * 100 + 3_600_000
     with open(data, "a") as f:
         f.write(f"d0,{flush},0\n")
     static = write_pipeline(work, "static.toml", os.path.join(work, "static"), data, "static")
-    assert run(runnel, "run", static).returncode == 0
+    assert run_runnel(runnel, "run", static).returncode == 0
     flush_window = flush - flush % 10_000
-    expected = [r for r in table_rows(os.path.join(work, "static", "runnel.db"))
+    expected = [r for r in table_rows(os.path.join(work, "static", "runnel.db"), "w")
                 if r[0] != flush_window]
     db = os.path.join(state, "runnel.db")
-    wait_for_table(db, expected, proc)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=10) == 0
-    actual = table_rows(db)
-    assert actual == expected, (len(actual), len(expected),
-                                [r for r in expected if r not in actual][:3],
-                                [r for r in actual if r not in expected][:3])
-    exported = run(runnel, "export", "--state-dir", state, "--source", "env").stdout
-    logged = sorted(tuple(r) for r in csv.reader(io.StringIO(exported))
-                    if r != ["device", "ts", "v"])
+    wait_for_rows(process, db, "w", len(expected))
+    process.stop(timeout=10)
+    actual = table_rows(db, "w")
+    assert actual == expected, f"{len(actual)} rows, {len(expected)} expected:\n" + \
+        row_differences(expected, actual, shown=3)
+    header, exported = exported_input_log(runnel, state)
+    assert header == ["device", "ts", "v"], header
+    logged = sorted(tuple(r) for r in exported)
     written = sorted(tuple(r) for r in csv.reader(io.StringIO(lines(0, total) +
                                                               f"d0,{flush},0\n")))
     assert logged == written, (len(logged), len(written))
@@ -272,25 +215,19 @@ def case_sigterm(runnel, work):
     pipeline = write_pipeline(work, "p.toml", state, data, "follow", interval="1h", batch=500)
     total = 60_000
     writer = Writer(data, 0, total, 500, 0.02)
-    log = open(os.path.join(work, "run.log"), "w")
-    proc = subprocess.Popen([runnel, "run", pipeline, "--no-dashboard"], stdout=log, stderr=log)
+    run = RunnelProcess(runnel, ["run", pipeline, "--no-dashboard"],
+                        os.path.join(work, "run.log")).start()
     writer.start()
     time.sleep(1.0)
     assert writer.is_alive(), "the writer finished before the SIGTERM: data no longer flows"
-    proc.send_signal(signal.SIGTERM)
-    started = time.monotonic()
-    code = proc.wait(timeout=30)
-    took = time.monotonic() - started
-    assert code == 0, code
+    took = run.stop().seconds
     assert took < 5, f"SIGTERM took {took:.1f} s"
     # Nothing to redo after a SIGTERM: the checkpoint covers the last step.
     assert steps_after_checkpoint(os.path.join(state, "runnel.db")) == 0
-    proc = subprocess.Popen([runnel, "run", pipeline, "--no-dashboard"], stdout=log, stderr=log)
+    run.start()
     writer.join()
-    finish_and_compare(runnel, work, state, data, total, proc)
-    log.close()
-    with open(log.name) as f:
-        text = f.read()
+    finish_and_compare(runnel, work, state, data, total, run)
+    text = run.log()
     assert "re-ran" not in text, text
     print(f"sigterm: stopped in {took:.2f} s")
 
@@ -311,16 +248,13 @@ def case_disk_full(runnel, work):
         state = os.path.join(mount, "state")
         pipeline = write_pipeline(work, "p.toml", state, data, "follow", interval="100ms",
                                   batch=1000)
-        log = open(os.path.join(work, "run.log"), "w")
-        proc = subprocess.Popen([runnel, "run", pipeline, "--no-dashboard"], stdout=log,
-                                stderr=log)
+        run = RunnelProcess(runnel, ["run", pipeline, "--no-dashboard"],
+                            os.path.join(work, "run.log")).start()
         total = 60_000
         writer = Writer(data, 0, total, 1_000, 0.01)
         writer.start()
-        code = proc.wait(timeout=30)
-        log.close()
-        with open(log.name) as f:
-            text = f.read()
+        code = run.wait(timeout=30)
+        text = run.log()
         assert code == 1, (code, text)
         db = os.path.join(state, "runnel.db")
         assert "disk full" in text and db in text, text
@@ -332,11 +266,9 @@ def case_disk_full(runnel, work):
         assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         con.close()
         writer.join()
-        log = open(os.path.join(work, "run2.log"), "w")
-        proc = subprocess.Popen([runnel, "run", pipeline, "--no-dashboard"], stdout=log,
-                                stderr=log)
-        finish_and_compare(runnel, work, state, data, total, proc)
-        log.close()
+        run = RunnelProcess(runnel, ["run", pipeline, "--no-dashboard"],
+                            os.path.join(work, "run2.log")).start()
+        finish_and_compare(runnel, work, state, data, total, run)
         print(f"disk_full: {error}\nrestarted and caught up ({total} records)")
     finally:
         subprocess.run(["umount", "-l", mount], capture_output=True, timeout=10)

@@ -14,6 +14,10 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from pipeline_files import write_file  # noqa: E402
+from runnel_process import run_runnel  # noqa: E402
+
 PY = "/usr/bin/python3"
 
 AGGREGATES = ["n = count()", "nn = count(value)", "s = sum(value)", "av = avg(value)",
@@ -25,8 +29,16 @@ WINDOWS = {"tumbling:1m": '{ type = "tumbling", size = "1m" }',
            "session:30s": '{ type = "session", gap = "30s" }'}
 
 
-def run(cmd, cwd):
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+def run_and_compare(runnel, tmp, pipeline, reference):
+    """Runs `pipeline` in `tmp`, then the reference script (`reference`: its arguments) on the
+    output: the failures, none when both agree."""
+    write_file(os.path.join(tmp, "pipeline.toml"), pipeline)
+    result = run_runnel(runnel, "run", "pipeline.toml", "--state-dir", "state", "--reset-state",
+                        cwd=tmp, timeout=300)
+    if result.returncode != 0:
+        return [f"runnel failed: {result.stderr}"]
+    check = subprocess.run([PY, *reference], cwd=tmp, capture_output=True, text=True, timeout=300)
+    return [] if check.returncode == 0 else [check.stdout + check.stderr]
 
 
 def window_case(runnel, tmp, seed, window, grouped):
@@ -38,11 +50,9 @@ def window_case(runnel, tmp, seed, window, grouped):
         # Coarse times make event-time ties common (first/last break them by line order).
         lines.append(f"d{rng.randint(0, 4)},{rng.randint(-60, 600) * 1000},{value},{ival},"
                      f"{rng.choice(['a', 'b', 'zz', ''])}")
-    with open(os.path.join(tmp, "input.csv"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_file(os.path.join(tmp, "input.csv"), "\n".join(lines) + "\n")
     group = 'group_by = ["device"]' if grouped else ""
-    with open(os.path.join(tmp, "pipeline.toml"), "w") as f:
-        f.write(f"""
+    pipeline = f"""
 [[source]]
 name = "r"
 file = "input.csv"
@@ -59,11 +69,8 @@ aggregate = [{", ".join('"' + a + '"' for a in AGGREGATES)}]
 [[sink]]
 from = "w"
 file = "out.csv"
-""")
-    result = run([runnel, "run", "pipeline.toml", "--state-dir", "state", "--reset-state"], tmp)
-    if result.returncode != 0:
-        return [f"runnel failed: {result.stderr}"]
-    cmd = [PY, os.path.join(HERE, "reference", "windows_reference.py"), "input.csv",
+"""
+    cmd = [os.path.join(HERE, "reference", "windows_reference.py"), "input.csv",
            "--window", window, "--time", "ts",
            "--types", "device=string,ts=int,value=float,ival=int,tag=string",
            "--compare", "out.csv"]
@@ -71,8 +78,7 @@ file = "out.csv"
         cmd += ["--group-by", "device"]
     for a in AGGREGATES:
         cmd += ["--aggregate", a]
-    check = run(cmd, tmp)
-    return [] if check.returncode == 0 else [check.stdout + check.stderr]
+    return run_and_compare(runnel, tmp, pipeline, cmd)
 
 
 def asof_case(runnel, tmp, seed, direction, allow_exact, tolerance, keep):
@@ -85,11 +91,9 @@ def asof_case(runnel, tmp, seed, direction, allow_exact, tolerance, keep):
     for i in range(rng.randint(0, 60)):
         right.append(f"k{rng.randint(0, 3)},{rng.randint(0, 60) * 1000},{i * 10}")
     for name, rows in (("left.csv", left), ("right.csv", right)):
-        with open(os.path.join(tmp, name), "w") as f:
-            f.write("\n".join(rows) + "\n")
+        write_file(os.path.join(tmp, name), "\n".join(rows) + "\n")
     tol = f', tolerance = "{tolerance}s"' if tolerance is not None else ""
-    with open(os.path.join(tmp, "pipeline.toml"), "w") as f:
-        f.write(f"""
+    pipeline = f"""
 [[source]]
 name = "l"
 file = "left.csv"
@@ -109,11 +113,8 @@ asof_join = {{ left = "l", right = "r", by = ["key"], direction = "{direction}"{
 [[sink]]
 from = "j"
 file = "out.csv"
-""")
-    result = run([runnel, "run", "pipeline.toml", "--state-dir", "state", "--reset-state"], tmp)
-    if result.returncode != 0:
-        return [f"runnel failed: {result.stderr}"]
-    cmd = [PY, os.path.join(HERE, "reference", "asof_reference.py"), "--left", "left.csv",
+"""
+    cmd = [os.path.join(HERE, "reference", "asof_reference.py"), "--left", "left.csv",
            "--right", "right.csv", "--left-on", "t", "--right-on", "t", "--by", "key",
            "--direction", direction, "--actual", "out.csv"]
     if tolerance is not None:
@@ -122,8 +123,7 @@ file = "out.csv"
         cmd.append("--no-exact")
     if not keep:
         cmd.append("--drop-unmatched")
-    check = run(cmd, tmp)
-    return [] if check.returncode == 0 else [check.stdout + check.stderr]
+    return run_and_compare(runnel, tmp, pipeline, cmd)
 
 
 def main():

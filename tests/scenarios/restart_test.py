@@ -8,47 +8,21 @@ the input log must hold every record exactly once (runnel export).
 usage: restart_test.py RUNNEL [KILLS] [SEED]
 """
 
-import csv
-import io
 import os
 import random
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pipeline_files import window_pipeline, write_file  # noqa: E402
+from runnel_outputs import (exported_input_log, row_differences, table_rows,  # noqa: E402
+                            wait_for_rows)
+from runnel_process import RunnelProcess, run_runnel  # noqa: E402
+
 RUNNEL = sys.argv[1]
 KILLS = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 SEED = int(sys.argv[3]) if len(sys.argv) > 3 else 7
-
-PIPELINE = """
-[runtime]
-state_dir = "{state}"
-checkpoint_interval = "50ms"
-batch_size = 40
-
-[[source]]
-name = "env"
-file = "{data}"
-format = "csv"
-mode = "{mode}"
-time = "ts"
-max_delay = "5s"
-fields = {{ device = "string", ts = "int", v = "int" }}
-
-[[view]]
-name = "w"
-from = "env"
-window = {{ type = "tumbling", size = "10s" }}
-group_by = ["device"]
-aggregate = ["n = count()", "total = sum(v)", "lo = min(v)", "hi = max(v)"]
-
-[[sink]]
-from = "w"
-table = "w"
-"""
 
 
 def make_records(rng, count):
@@ -61,15 +35,8 @@ def make_records(rng, count):
 
 
 def write_pipeline(directory, name, data, state, mode):
-    path = os.path.join(directory, name)
-    with open(path, "w") as f:
-        f.write(PIPELINE.format(state=state, data=data, mode=mode))
-    return path
-
-
-def table_rows(db_path):
-    with sqlite3.connect(db_path) as db:
-        return sorted(db.execute("SELECT * FROM w").fetchall())
+    return write_file(os.path.join(directory, name),
+                      window_pipeline(state, data, mode, checkpoint_interval="50ms", batch_size=40))
 
 
 def main():
@@ -84,10 +51,7 @@ def main():
     chunks.append([("d0", flush_time, 0)])
 
     live = write_pipeline(work, "live.toml", data, os.path.join(work, "state"), "follow")
-    log = open(os.path.join(work, "runnel.log"), "w")
-
-    def start():
-        return subprocess.Popen([RUNNEL, "run", live, "--no-dashboard"], stdout=log, stderr=log)
+    run = RunnelProcess(RUNNEL, ["run", live, "--no-dashboard"], os.path.join(work, "runnel.log"))
 
     # One file, appended in order: the arrival order is the line order, so no record is late
     # whenever runnel reads it (files read one after the other could make later ones late).
@@ -95,7 +59,7 @@ def main():
     with open(log_file, "w") as f:
         f.write("device,ts,v\n")
     kill_after = sorted(rng.sample(range(2, len(chunks) - 1), KILLS))
-    proc = start()
+    run.start()
     kills = 0
     for index, chunk in enumerate(chunks):
         with open(log_file, "a") as f:
@@ -103,44 +67,27 @@ def main():
         time.sleep(rng.uniform(0.01, 0.08))
         if kills < len(kill_after) and index == kill_after[kills]:
             time.sleep(rng.uniform(0.0, 0.1))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            run.kill9()
             kills += 1
-            proc = start()
+            run.start()
 
     static = write_pipeline(work, "static.toml", data, os.path.join(work, "static-state"), "static")
-    subprocess.run([RUNNEL, "run", static], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    run_runnel(RUNNEL, "run", static, check=True)
     flush_window = flush_time - flush_time % 10_000
-    expected = [r for r in table_rows(os.path.join(work, "static-state", "runnel.db"))
+    expected = [r for r in table_rows(os.path.join(work, "static-state", "runnel.db"), "w")
                 if r[0] != flush_window]
 
     live_db = os.path.join(work, "state", "runnel.db")
-    deadline = time.monotonic() + 30
-    actual = []
-    while time.monotonic() < deadline:
-        try:
-            actual = table_rows(live_db)
-        except sqlite3.Error:
-            actual = []
-        if len(actual) >= len(expected):
-            break
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGTERM)
-    if proc.wait(timeout=30) != 0:
-        sys.exit(f"runnel exited with {proc.returncode} after SIGTERM (log: {log.name})")
-    actual = table_rows(live_db)
+    wait_for_rows(run, live_db, "w", len(expected))
+    run.stop()
+    actual = table_rows(live_db, "w")
     if actual != expected:
-        missing = [r for r in expected if r not in actual]
-        extra = [r for r in actual if r not in expected]
-        sys.exit(f"table differs from the static run after {kills} kills (log: {log.name}):\n"
-                 f"  missing {missing[:5]} ({len(missing)})\n  extra {extra[:5]} ({len(extra)})")
+        sys.exit(f"table differs from the static run after {kills} kills (log: {run.log_path}):\n"
+                 + row_differences(expected, actual))
 
-    exported = subprocess.run(
-        [RUNNEL, "export", "--state-dir", os.path.join(work, "state"), "--source", "env"],
-        check=True, capture_output=True, text=True).stdout
-    logged = sorted((d, int(t), int(v)) for d, t, v in csv.reader(io.StringIO(exported))
-                    if d != "device")
+    header, exported = exported_input_log(RUNNEL, os.path.join(work, "state"))
+    assert header == ["device", "ts", "v"], header
+    logged = sorted((d, int(t), int(v)) for d, t, v in exported)
     written = sorted([r for chunk in chunks for r in chunk])
     if logged != written:
         sys.exit(f"the input log does not hold each record exactly once: {len(logged)} logged, "
@@ -149,9 +96,8 @@ def main():
     # The stored log replays as a batch job with the same results (--replay SOURCE=runnel.db).
     replayed_state = os.path.join(work, "replayed-state")
     replay = write_pipeline(work, "replay.toml", data, replayed_state, "static")
-    subprocess.run([RUNNEL, "run", replay, "--replay", f"env={live_db}"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    replayed = table_rows(os.path.join(replayed_state, "runnel.db"))
+    run_runnel(RUNNEL, "run", replay, "--replay", f"env={live_db}", check=True)
+    replayed = table_rows(os.path.join(replayed_state, "runnel.db"), "w")
     if [r for r in replayed if r[0] != flush_window] != expected:
         sys.exit("replaying the input log (--replay env=runnel.db) gives other results")
     print(f"ok: {kills} kills, {len(expected)} window rows, {len(logged)} records logged once")

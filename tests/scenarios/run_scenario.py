@@ -22,9 +22,12 @@ import os
 import random
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from runnel_outputs import read_only  # noqa: E402
+from runnel_process import run_runnel  # noqa: E402
 
 
 def parse(path):
@@ -42,13 +45,10 @@ def parse(path):
 
 
 def table_rows(db_path, table):
-    con = sqlite3.connect(db_path)
-    try:
+    with read_only(db_path) as con:
         cur = con.execute(f'SELECT * FROM "{table}"')
         header = [d[0] for d in cur.description]
         rows = [["" if v is None else str(v) for v in row] for row in cur.fetchall()]
-    finally:
-        con.close()
     return header, sorted(rows)
 
 
@@ -85,7 +85,7 @@ def _is_num(c):
 
 
 def run(runnel, workdir, args):
-    return subprocess.run([runnel] + args, cwd=workdir, capture_output=True, text=True, timeout=120)
+    return run_runnel(runnel, *args, cwd=workdir)
 
 
 def command_args(sections):

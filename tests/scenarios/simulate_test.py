@@ -11,16 +11,14 @@ usage: simulate_test.py RUNNEL
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from mosquitto_broker import MosquittoBroker  # noqa: E402
-
-import paho.mqtt.client as mqtt  # noqa: E402
+from mqtt_clients import Subscriber  # noqa: E402
+from runnel_process import run_runnel  # noqa: E402
 
 ARGS = ["--profile", "esp32-bme280", "--devices", "5", "--rate", "100", "--duration", "3s",
         "--disorder", "2s", "--late-fraction", "0.05", "--duplicate-fraction", "0.1",
@@ -31,8 +29,7 @@ EXPECTED_SUMMARY = "300 messages (247 normal, 12 late, 32 duplicate, 9 malformed
 
 
 def run(runnel, *args, cwd):
-    return subprocess.run([runnel, "simulate", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60)
+    return run_runnel(runnel, "simulate", *args, cwd=cwd, timeout=60)
 
 
 def fail(message):
@@ -82,31 +79,14 @@ def check_dry_run(runnel, root):
 
 def check_publish(runnel, root, tmp, expected):
     with MosquittoBroker(os.path.join(tmp, "broker")) as broker:
-        received = []
-        done = threading.Event()
-
-        def on_message(_client, _userdata, message):
-            received.append((message.topic, message.payload.decode()))
-            if len(received) >= len(expected):
-                done.set()
-
-        subscribed = threading.Event()
-        client = mqtt.Client(client_id="simulate-test-subscriber", clean_session=True)
-        client.on_message = on_message
-        client.on_subscribe = lambda *args: subscribed.set()
-        client.connect("127.0.0.1", broker.port)
-        client.subscribe("sensors/#", qos=1)
-        client.loop_start()
-        if not subscribed.wait(10):
-            fail("the test subscriber could not subscribe")
+        sub = Subscriber(broker.port, "sensors/#")
         started = time.monotonic()
         result = run(runnel, *ARGS, "--seed", "7", "--broker", broker.uri, "--qos", "1", cwd=root)
         elapsed = time.monotonic() - started
         if result.returncode != 0:
             fail(f"simulate exited {result.returncode}: {result.stderr}")
-        done.wait(10)
-        client.loop_stop()
-        client.disconnect()
+        received = sub.wait_for(len(expected), timeout=10)
+        sub.close()
         if received != expected:
             fail(f"the subscriber received {len(received)} messages that differ from the dry "
                  f"run's {len(expected)}")

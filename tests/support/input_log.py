@@ -62,7 +62,13 @@ def records_after(con, after_seq=0):
 
 
 def count_and_first_arrival(con):
-    """(records in the log, arrival of the first one), (0, None) when it is empty."""
-    row = con.execute("SELECT coalesce(sum(count), 0), min(first_arrival) "
-                      "FROM runnel_input_log").fetchone()
+    """(records in the log, arrival of the first one), (0, None) when it is empty. Also reads
+    the one-row-per-record log of state format 2, for a same-run comparison with an older
+    binary (scripts/bench_mqtt.sh BASELINE_BIN)."""
+    columns = {row[1] for row in con.execute("PRAGMA table_info(runnel_input_log)")}
+    if "count" in columns:
+        sql = "SELECT coalesce(sum(count), 0), min(first_arrival) FROM runnel_input_log"
+    else:
+        sql = "SELECT count(*), min(arrival) FROM runnel_input_log"
+    row = con.execute(sql).fetchone()
     return row[0], row[1]

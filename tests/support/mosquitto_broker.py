@@ -6,13 +6,16 @@
 
 `tls=True` adds a TLS listener with a CA and server certificate generated with openssl at
 test time (broker.tls_uri, broker.ca_file, broker.client_cert/client_key for mutual TLS).
+`port` picks the port (for a broker that comes up where a client already tries to connect);
+`persistence=False` writes nothing to disk (a restart then loses the sessions).
 """
 
 import os
 import shutil
 import socket
 import subprocess
-import time
+
+from waiting import wait_for
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -23,15 +26,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for_port(port, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"mosquitto did not listen on port {port} within {timeout} s")
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
 
 
 def make_test_pki(directory):
@@ -53,10 +53,11 @@ def make_test_pki(directory):
 
 
 class MosquittoBroker:
-    def __init__(self, directory, tls=False, require_client_cert=False, extra_config=""):
+    def __init__(self, directory, tls=False, require_client_cert=False, extra_config="",
+                 persistence=True, port=None):
         self.directory = os.path.abspath(directory)
         os.makedirs(self.directory, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.uri = f"tcp://127.0.0.1:{self.port}"
         self.tls = tls
         self.tls_port = free_port() if tls else None
@@ -73,8 +74,8 @@ class MosquittoBroker:
             *(["user root"] if os.geteuid() == 0 else []),
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
-            "persistence true",
-            f"persistence_location {self.directory}/",
+            *(["persistence true", f"persistence_location {self.directory}/"] if persistence
+              else ["persistence false"]),
             # Tests publish bursts: a stock broker would drop QoS 1 messages for a slow
             # subscriber after 1000 queued (see docs/mqtt.md for deployments).
             "max_queued_messages 0",
@@ -97,9 +98,8 @@ class MosquittoBroker:
     def start(self):
         self.process = subprocess.Popen([MOSQUITTO, "-c", self.config_file],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_for_port(self.port)
-        if self.tls:
-            wait_for_port(self.tls_port)
+        for port in [self.port] + ([self.tls_port] if self.tls else []):
+            wait_for(lambda: port_open(port), f"mosquitto to listen on port {port}")
         return self
 
     def stop(self):

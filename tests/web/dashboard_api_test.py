@@ -12,13 +12,17 @@ import http.client
 import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dashboard_run import DashboardRun, get, wait_for  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+from dashboard_run import DashboardRun, get  # noqa: E402
+from pipeline_files import write_file  # noqa: E402
+from runnel_process import run_runnel  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
 RUNNEL = sys.argv[1]
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -218,13 +222,10 @@ def run_to_exit(pipeline_text, extra_files=None):
     with tempfile.TemporaryDirectory() as d:
         os.makedirs(os.path.join(d, "logs"))
         for name, text in (extra_files or {}).items():
-            with open(os.path.join(d, name), "w") as f:
-                f.write(text)
-        path = os.path.join(d, "p.toml")
-        with open(path, "w") as f:
-            f.write(pipeline_text)
-        return subprocess.run([RUNNEL, "run", path, "--state-dir", os.path.join(d, "s")], cwd=d,
-                              capture_output=True, text=True, timeout=20)
+            write_file(os.path.join(d, name), text)
+        path = write_file(os.path.join(d, "p.toml"), pipeline_text)
+        return run_runnel(RUNNEL, "run", path, "--state-dir", os.path.join(d, "s"), cwd=d,
+                          timeout=20)
 
 
 FOLLOW = """

@@ -14,15 +14,16 @@ import json
 import os
 import socket
 import ssl
-import subprocess
 import sys
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from dashboard_run import DashboardRun, wait_for  # noqa: E402
+from dashboard_run import DashboardRun  # noqa: E402
 from mosquitto_broker import make_test_pki  # noqa: E402
+from runnel_process import run_runnel  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
 RUNNEL = sys.argv[1]
 TOKEN = "fedcba9876543210fedcba9876543210"
@@ -134,9 +135,8 @@ def test_key_that_does_not_match():
                        extra_files={"token.txt": TOKEN + "\n"})
     try:
         make_test_pki(run.root)
-        r = subprocess.run([RUNNEL, "run", run.pipeline, "--state-dir",
-                            os.path.join(run.root, "state")],
-                           cwd=run.root, capture_output=True, text=True, timeout=20)
+        r = run_runnel(RUNNEL, "run", run.pipeline, "--state-dir",
+                       os.path.join(run.root, "state"), cwd=run.root, timeout=20)
         assert r.returncode == 1, (r.returncode, r.stderr)
         assert "runnel: error: dashboard: cannot load key_file " + \
             os.path.join(run.root, "client.key") + ": " in r.stderr, r.stderr

@@ -17,26 +17,18 @@ import sys
 import tempfile
 import time
 
-import paho.mqtt.client as mqtt
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "support"))
-from dashboard_run import DashboardRun, get, wait_for  # noqa: E402
+from dashboard_run import DashboardRun, get  # noqa: E402
 from mosquitto_broker import MosquittoBroker  # noqa: E402
+from mqtt_clients import Publisher  # noqa: E402
+from pipeline_files import TH_NODE_PROFILE  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
 RUNNEL = sys.argv[1]
 
-PROFILE = """
-name = "th-node"
-topic = "sensors/{device}/th"
-format = "json"
-time = { field = "ts", unit = "ms" }
-period = "1s"
-[fields]
-temp = { path = "t", type = "float", min = -40, max = 85 }
-hum = { path = "h", type = "float" }
-"""
+PROFILE = TH_NODE_PROFILE.format(period="1s")
 
 PIPELINE = """
 [mqtt]
@@ -75,23 +67,6 @@ def now_ms():
     return int(time.time() * 1000)
 
 
-class Publisher:
-    def __init__(self, broker):
-        self.client = mqtt.Client(client_id=f"web-test-{os.getpid()}", protocol=mqtt.MQTTv311)
-        self.client.connect("127.0.0.1", broker.port)
-        self.client.loop_start()
-
-    def publish(self, messages):
-        infos = [self.client.publish(topic, payload, qos=1) for topic, payload, *_ in messages]
-        for info in infos:
-            info.wait_for_publish(timeout=10)
-            assert info.is_published(), "the broker did not acknowledge a test message"
-
-    def close(self):
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
 def get_json(url):
     status, _, body = get(url)
     assert status == 200, (url, status, body)
@@ -110,7 +85,7 @@ def check_devices_and_rejects():
         base = run.url
         wait_for(lambda: "source 'env': subscribed to sensors/+/th" in run.stderr_text(),
                  what="the subscription")
-        publisher = Publisher(broker)
+        publisher = Publisher(broker.port)
         before = now_ms()
         publisher.publish([reading("n0", 0, 20.5, 40.0), reading("n1", 1, 18.0, 55.5),
                            *MALFORMED, reading("n0", 2, 21.25, 41.0)])

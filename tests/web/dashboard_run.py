@@ -1,17 +1,20 @@
 """A live `runnel run` with its dashboard, for the web tests, screenshots and benchmark.
 
 DashboardRun writes a pipeline (by default one whose follow-mode CSV source reads logs/*.csv)
-in a temporary directory, starts runnel on it (dashboard on a free loopback port unless told otherwise), reads
-the dashboard's address from the startup line, and appends readings on request.
+in a temporary directory, starts runnel on it (dashboard on a free loopback port unless told
+otherwise), reads the dashboard's address from the startup line, and appends readings on
+request. get() is an HTTP GET that returns error statuses instead of raising.
 """
 import os
 import re
-import signal
-import subprocess
+import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from pipeline_files import write_file  # noqa: E402
+from runnel_process import RunnelProcess  # noqa: E402
 
 PIPELINE = """
 [dashboard]
@@ -50,43 +53,29 @@ class DashboardRun:
                  pipeline=PIPELINE):
         self.dir = tempfile.TemporaryDirectory(prefix="runnel-web-")
         self.root = self.dir.name
-        os.makedirs(os.path.join(self.root, "logs"))
         for name, text in (extra_files or {}).items():
-            os.makedirs(os.path.dirname(os.path.join(self.root, name)), exist_ok=True)
-            with open(os.path.join(self.root, name), "w") as f:
-                f.write(text)
-        self.pipeline = os.path.join(self.root, "pipeline.toml")
-        with open(self.pipeline, "w") as f:
-            f.write(pipeline.format(dashboard=dashboard))
-        self.log_path = os.path.join(self.root, "logs", "env.csv")
-        with open(self.log_path, "w") as f:
-            f.write("device,ts,temp,hum\n")
+            write_file(os.path.join(self.root, name), text)
+        self.pipeline = write_file(os.path.join(self.root, "pipeline.toml"),
+                                   pipeline.format(dashboard=dashboard))
+        self.log_path = write_file(os.path.join(self.root, "logs", "env.csv"),
+                                   "device,ts,temp,hum\n")
         self.runnel = runnel
         self.next_ts = 1_700_000_000_000
-        self.proc = None
+        self.process = None
         self.url = None
 
     def start(self, timeout=10):
-        self.stderr_path = os.path.join(self.root, "stderr.txt")
-        self.stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(
-            [self.runnel, "run", self.pipeline, "--state-dir", os.path.join(self.root, "state")],
-            cwd=self.root, stdout=subprocess.DEVNULL, stderr=self.stderr)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            text = self.stderr_text()
-            m = re.search(r"dashboard: (https?://\S+)", text)
-            if m:
-                self.url = m.group(1)
-                return self
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"runnel exited with {self.proc.returncode}: {text}")
-            time.sleep(0.05)
-        raise RuntimeError("no 'dashboard:' line from runnel within %ss: %s" % (timeout, self.stderr_text()))
+        self.process = RunnelProcess(
+            self.runnel, ["run", self.pipeline, "--state-dir", os.path.join(self.root, "state")],
+            os.path.join(self.root, "stderr.txt"), cwd=self.root).start()
+        line = self.process.wait_for(
+            lambda: re.search(r"dashboard: (https?://\S+)", self.stderr_text()),
+            "a 'dashboard:' line from runnel", timeout)
+        self.url = line.group(1)
+        return self
 
     def stderr_text(self):
-        with open(self.stderr_path) as f:
-            return f.read()
+        return self.process.log()
 
     def append(self, rows):
         """rows: (device, temp, hum) tuples, one second of event time apart."""
@@ -96,16 +85,12 @@ class DashboardRun:
                 self.next_ts += 1000
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self.stderr.close()
-        return self.proc.returncode if self.proc else None
+        """SIGTERM (if still running); returns the exit code (None if never started)."""
+        if self.process is None:
+            return None
+        if self.process.running():
+            self.process.stop(timeout=15, check=False)
+        return self.process.returncode
 
     def __enter__(self):
         return self.start()
@@ -123,13 +108,3 @@ def get(url, headers=None, method="GET"):
             return res.status, res.headers, res.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
-
-
-def wait_for(predicate, timeout=10, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
