@@ -34,8 +34,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "support"))
 from pipeline_files import window_pipeline, write_file  # noqa: E402
-# `query` keeps its name: the lines that read runnel_input_log stay as they are.
-from runnel_outputs import first_value as query  # noqa: E402
+from runnel_outputs import first_value  # noqa: E402
 from runnel_process import RunnelProcess  # noqa: E402
 
 T0 = 1_700_000_000_000
@@ -91,7 +90,7 @@ def bench_ingest(runnel, out, records, runs):
                 sys.exit(f"ingest {mode} failed: {stderr}")
             walls[mode].append(wall)
             cpus[mode].append(cpu)
-            logged = query(os.path.join(state, "runnel.db"),
+            logged = first_value(os.path.join(state, "runnel.db"),
                            "SELECT coalesce(sum(count), 0) FROM runnel_input_log") or 0
             print(f"ingest run {run + 1} {mode}: {wall:.2f} s wall, {cpu:.2f} s CPU, "
                   f"{records / cpu:,.0f} records per CPU second, {logged:,} logged "
@@ -141,13 +140,13 @@ def bench_checkpoint(runnel, out, groups_list, runs):
             proc = start(runnel, p, os.path.join(out, "checkpoint.log"))
             # The first step checkpoints (empty); the groups come after it, so that only the
             # stop checkpoints them.
-            wait_for(lambda: query(db, "SELECT count(*) FROM runnel_node_state") or 0, 30,
+            wait_for(lambda: first_value(db, "SELECT count(*) FROM runnel_node_state") or 0, 30,
                      "the first checkpoint", proc)
             write_data(data, groups, groups, header=False, mode="a")
-            wait_for(lambda: query(db, "SELECT count(*) FROM w") == groups, 120,
+            wait_for(lambda: first_value(db, "SELECT count(*) FROM w") == groups, 120,
                      f"{groups} groups in the table", proc)
             stops.append(proc.stop(timeout=120).seconds)
-            size = query(db, "SELECT sum(length(state)) FROM runnel_node_state")
+            size = first_value(db, "SELECT sum(length(state)) FROM runnel_node_state")
             proc = start(runnel, p, os.path.join(out, "restore.log"))
             t = time.monotonic()
             wait_for(lambda: "restored the checkpoint" in proc.log(), 120, "the restore", proc)
@@ -174,13 +173,14 @@ def bench_recovery(runnels, out, records, runs, batch):
     p = pipeline(out, "recovery.toml", state=state, data=data, mode="follow",
                  sink='table = "w"', interval="1h", batch=batch)
     proc = start(first, p, os.path.join(out, "recovery-first.log"))
-    wait_for(lambda: query(db, "SELECT count(*) FROM runnel_node_state") or 0, 30,
+    wait_for(lambda: first_value(db, "SELECT count(*) FROM runnel_node_state") or 0, 30,
              "the first checkpoint", proc)
     write_data(data, records, 1000, header=False, mode="a")
-    wait_for(lambda: (query(db, "SELECT coalesce(sum(count), 0) FROM runnel_input_log") or 0) >= records,
+    wait_for(lambda: (first_value(db, "SELECT coalesce(sum(count), 0) FROM runnel_input_log")
+                      or 0) >= records,
              600, f"{records} logged records", proc)
     proc.kill9()
-    steps = query(db, "SELECT count(*) FROM runnel_steps")
+    steps = first_value(db, "SELECT count(*) FROM runnel_steps")
     subprocess.run(["cp", "-a", state, pristine], check=True)
     times = {label: [] for label in runnels}
     for run in range(runs):
