@@ -170,6 +170,7 @@ int RunCommand(const RunArgs& args) {
 
   SchedulerOptions scheduler;
   scheduler.batch_size = static_cast<size_t>(config->runtime.batch_size);
+  scheduler.step_interval = std::chrono::milliseconds(config->runtime.step_interval);
   Status status;
   {
     // A stop ends the run after the current step: what that step changed reaches the sinks,

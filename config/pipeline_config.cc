@@ -267,9 +267,8 @@ class PipelineParser {
     if (!root_.Has("runtime")) return Status::Ok();
     RUNNEL_ASSIGN_OR_RETURN(TableReader section, Section("runtime"));
     const TableReader* r = &section;
-    RUNNEL_RETURN_IF_ERROR(r->CheckKeys(
-        {"state_dir", "checkpoint_interval", "log_retention", "durability", "batch_size",
-         "backfill"}));
+    RUNNEL_RETURN_IF_ERROR(r->CheckKeys({"state_dir", "checkpoint_interval", "log_retention",
+                                         "durability", "batch_size", "step_interval", "backfill"}));
     RuntimeConfig& runtime = config_->runtime;
     RUNNEL_RETURN_IF_ERROR(
         r->ReadInt("batch_size", 1, std::numeric_limits<int32_t>::max(), &runtime.batch_size));
@@ -278,6 +277,7 @@ class PipelineParser {
     RUNNEL_RETURN_IF_ERROR(
         r->ReadDuration("checkpoint_interval", true, &runtime.checkpoint_interval));
     RUNNEL_RETURN_IF_ERROR(r->ReadDuration("log_retention", true, &runtime.log_retention));
+    RUNNEL_RETURN_IF_ERROR(r->ReadDuration("step_interval", false, &runtime.step_interval));
     return r->ReadEnum<Durability>(
         "durability", {{"process", Durability::kProcess}, {"power", Durability::kPower}},
         &runtime.durability);

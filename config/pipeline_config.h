@@ -40,6 +40,9 @@ struct RuntimeConfig {
   Durability durability = Durability::kProcess;
   // Records taken from each unbounded source per engine step; lateness is decided per step.
   int64_t batch_size = 4096;
+  // While the sources keep up (no backlog), steps start at most this often: what arrives in
+  // between joins the next step, so a busy stream commits once per interval, not per message.
+  Duration step_interval = 5;
   // Static sources keep their state so that a later run over grown input reads only what was
   // added (SPEC §6 backfill). Off by default: a batch job then runs in one step with no
   // checkpoint, which is several times faster and smaller (docs/persistence.md).

@@ -41,16 +41,22 @@ Output& Dataflow::OutputOf(PortRef ref) {
   return node.source ? node.source->output() : node.op->output(ref.port);
 }
 
-Status Dataflow::RunStep(const SchedulerOptions& options, bool* all_finished, bool* any_progress) {
+Status Dataflow::RunStep(const SchedulerOptions& options, bool* all_finished, bool* any_progress,
+                         bool* backlog) {
   *all_finished = true;
   *any_progress = false;
+  *backlog = false;
   ++step_;
   for (Node& node : nodes_) {
     if (!node.source) continue;
     // Bounded sources are drained whole in the first step: a static run is one step.
     bool drain = !first_step_done_ && node.source->bounded();
     while (true) {
+      const uint64_t emitted = node.source->output().changes_emitted();
       RUNNEL_ASSIGN_OR_RETURN(PollStatus status, node.source->Poll(options.batch_size));
+      if (node.source->output().changes_emitted() - emitted >= options.batch_size) {
+        *backlog = true;
+      }
       if (status == PollStatus::kFinished) break;
       if (status == PollStatus::kProgress) *any_progress = true;
       if (!drain || stop_requested_.load()) {
@@ -117,6 +123,7 @@ void Dataflow::Wake() {
   {
     std::lock_guard<std::mutex> lock(stop_mu_);
     wake_pending_ = true;
+    if (!idle_waiting_) return;
   }
   stop_cv_.notify_all();
 }
@@ -133,17 +140,27 @@ Status Dataflow::Run(const SchedulerOptions& options) {
   Status status;
   std::chrono::milliseconds idle_sleep = options.min_idle_sleep;
   while (!stop_requested_.load()) {
-    bool all_finished = false, any_progress = false;
-    status = RunStep(options, &all_finished, &any_progress);
+    bool all_finished = false, any_progress = false, backlog = false;
+    const auto started = std::chrono::steady_clock::now();
+    status = RunStep(options, &all_finished, &any_progress, &backlog);
     if (!status.ok() || all_finished) break;
     if (any_progress) {
       idle_sleep = options.min_idle_sleep;
+      if (!backlog && options.step_interval.count() > 0) {
+        // Let input gather for the next step; only a stop cuts the wait short (a wake-up
+        // would bring back a step per message).
+        std::unique_lock<std::mutex> lock(stop_mu_);
+        stop_cv_.wait_until(lock, started + options.step_interval,
+                            [this] { return stop_requested_.load(); });
+      }
       continue;
     }
     // Unbounded sources with nothing new: back off instead of spinning, so an idle gateway
     // costs a few steps a second; the sources themselves throttle their polling of files.
     std::unique_lock<std::mutex> lock(stop_mu_);
+    idle_waiting_ = true;
     stop_cv_.wait_for(lock, idle_sleep, [this] { return stop_requested_.load() || wake_pending_; });
+    idle_waiting_ = false;
     if (std::exchange(wake_pending_, false)) {
       idle_sleep = options.min_idle_sleep;
     } else {

@@ -34,6 +34,11 @@ struct PortRef {
 
 struct SchedulerOptions {
   size_t batch_size = 4096;  // records polled from one (unbounded) source per step
+  // After a step that found input but no backlog (no source gave a full batch), the next
+  // step starts no sooner than this after it began: a stream of single messages then makes
+  // a step (and a commit) per interval rather than per message. Zero: at once. A backlog
+  // always runs the next step at once.
+  std::chrono::milliseconds step_interval{0};
   // When no source made progress, the engine sleeps before the next step, starting at the
   // minimum and doubling up to the maximum while nothing happens. A stop request wakes it.
   std::chrono::milliseconds min_idle_sleep{1};
@@ -100,7 +105,9 @@ class Dataflow final : private WakeTarget {
   int FindNode(const std::string& name) const;  // -1 when absent
 
  private:
-  Status RunStep(const SchedulerOptions& options, bool* all_finished, bool* any_progress);
+  // *backlog: an unbounded source gave a full batch (more is likely waiting).
+  Status RunStep(const SchedulerOptions& options, bool* all_finished, bool* any_progress,
+                 bool* backlog);
   Status AdvanceAll();
   Output& OutputOf(PortRef ref);
 
@@ -108,7 +115,11 @@ class Dataflow final : private WakeTarget {
   std::vector<std::function<Status()>> step_listeners_;
   std::atomic<bool> stop_requested_{false};
   bool wake_pending_ = false;  // guarded by stop_mu_
-  std::mutex stop_mu_;         // with stop_cv_: wakes an idle engine at once on RequestStop()
+  // Guarded by stop_mu_: the engine is in its idle wait, the only wait Wake() ends. Input
+  // that arrives while it steps, or while it lets input gather (step_interval), costs no
+  // wake-up: one per message would cost a context switch each.
+  bool idle_waiting_ = false;
+  std::mutex stop_mu_;  // with stop_cv_: wakes an idle engine at once on RequestStop()
   std::condition_variable stop_cv_;
   bool first_step_done_ = false;
   bool finish_in_own_step_ = false;

@@ -535,7 +535,7 @@ TEST_CASE("unknown keys are refused at every level with a suggestion") {
         "p.toml:2: runtime: unknown key 'state_dri' (did you mean 'state_dir'?)");
   CHECK(ErrorOf("[runtime]\nhome = \"x\"\n") ==
         "p.toml:2: runtime: unknown key 'home' (allowed keys: state_dir, checkpoint_interval, "
-        "log_retention, durability, batch_size, backfill)");
+        "log_retention, durability, batch_size, step_interval, backfill)");
   CHECK(ErrorOf(WithSource(R"x(
 [[view]]
 name = "v"
@@ -1007,6 +1007,14 @@ TEST_CASE("runtime batch_size sets the records per source and step, at least 1")
         "p.toml:2: runtime.batch_size: must be between 1 and 2147483647, got 0");
   CHECK(ErrorOf("[runtime]\nbatch_size = \"4k\"\n") ==
         "p.toml:2: runtime.batch_size: expected an integer, got a string");
+}
+
+TEST_CASE("runtime step_interval is a duration of 0 or more, 5 ms by default") {
+  CHECK(Parse("").runtime.step_interval == 5);
+  CHECK(Parse("[runtime]\nstep_interval = \"0s\"\n").runtime.step_interval == 0);
+  CHECK(Parse("[runtime]\nstep_interval = \"250ms\"\n").runtime.step_interval == 250);
+  CHECK(ErrorOf("[runtime]\nstep_interval = 5\n").find("runtime.step_interval") !=
+        std::string::npos);
 }
 
 TEST_CASE("replay sources read speed; follow sources refuse it") {

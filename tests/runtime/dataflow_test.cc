@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -305,6 +306,73 @@ TEST_CASE("an idle engine backs off between steps and steps again at once after 
   REQUIRE(flow.Run(options).ok());
   // Sleeps of 10, 20, 40, 40, 40 ms between the six steps.
   CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(150));
+}
+
+// Always has `per_poll` records ready (an MQTT subscription that never runs dry).
+class EndlessSource final : public Source {
+ public:
+  explicit EndlessSource(size_t per_poll) : per_poll_(per_poll) {}
+  Result<PollStatus> Poll(size_t max_records) override {
+    for (size_t n = 0; n < std::min(per_poll_, max_records); ++n) {
+      output().Emit(Row{Value::Int(next_)}, next_, 1);
+      ++next_;
+    }
+    return PollStatus::kProgress;
+  }
+  Timestamp watermark() const override { return kMinTime; }
+  bool bounded() const override { return false; }
+  SourceStats stats() const override { return {}; }
+
+ private:
+  size_t per_poll_;
+  int64_t next_ = 0;
+};
+
+// Runs `flow` until `steps` steps have run; returns how long that took.
+std::chrono::steady_clock::duration TimeSteps(Dataflow& flow, const SchedulerOptions& options,
+                                              int steps) {
+  int done = 0;
+  flow.AddStepListener([&] {
+    if (++done == steps) flow.RequestStop();
+    return Status::Ok();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  REQUIRE(flow.Run(options).ok());
+  return std::chrono::steady_clock::now() - started;
+}
+
+TEST_CASE("with step_interval, input that trickles in gathers for a step instead of one each") {
+  Dataflow flow;
+  flow.AddSource("trickle", std::make_unique<EndlessSource>(1));
+  SchedulerOptions options;
+  options.batch_size = 100;
+  options.step_interval = std::chrono::milliseconds(30);
+  // Five steps start 30 ms apart at the soonest: the four waits take at least 120 ms.
+  CHECK(TimeSteps(flow, options, 5) >= std::chrono::milliseconds(120));
+}
+
+TEST_CASE("with step_interval, a source with a backlog (a full batch) steps again at once") {
+  Dataflow flow;
+  flow.AddSource("backlog", std::make_unique<EndlessSource>(100));
+  SchedulerOptions options;
+  options.batch_size = 100;
+  options.step_interval = std::chrono::milliseconds(60'000);
+  CHECK(TimeSteps(flow, options, 5) < std::chrono::seconds(30));
+}
+
+TEST_CASE("a stop request ends the wait for the next step at once") {
+  Dataflow flow;
+  flow.AddSource("trickle", std::make_unique<EndlessSource>(1));
+  SchedulerOptions options;
+  options.step_interval = std::chrono::milliseconds(60'000);
+  std::thread stopper([&flow] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    flow.RequestStop();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  REQUIRE(flow.Run(options).ok());
+  stopper.join();
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
 }
 
 }  // namespace runnel
