@@ -9,13 +9,14 @@
 namespace runnel {
 
 ResumeStream::ResumeStream(UniqueFd fd, std::string path, std::string prefix, uint64_t start,
-                           uint64_t line_base)
+                           uint64_t line_base, uint64_t end)
     : fd_(std::move(fd)),
       path_(std::move(path)),
       prefix_(std::move(prefix)),
       prefix_newlines_(static_cast<uint64_t>(std::count(prefix_.begin(), prefix_.end(), '\n'))),
       start_(start),
-      line_base_(line_base) {}
+      line_base_(line_base),
+      end_(end) {}
 
 Result<size_t> ResumeStream::Read(char* buf, size_t n) {
   if (prefix_pos_ < prefix_.size()) {
@@ -24,8 +25,11 @@ Result<size_t> ResumeStream::Read(char* buf, size_t n) {
     prefix_pos_ += count;
     return count;
   }
+  const uint64_t at = start_ + fd_bytes_;
+  if (at >= end_) return size_t{0};
+  n = static_cast<size_t>(std::min<uint64_t>(n, end_ - at));
   while (true) {
-    const ssize_t got = ::read(fd_.get(), buf, n);
+    const ssize_t got = ::pread(fd_.get(), buf, n, static_cast<off_t>(at));
     if (got >= 0) {
       fd_bytes_ += static_cast<uint64_t>(got);
       newlines_ += static_cast<uint64_t>(std::count(buf, buf + got, '\n'));

@@ -240,6 +240,7 @@ stdout = true
   CHECK(c.runtime.log_retention == 7 * 86'400'000LL);
   CHECK(c.runtime.durability == Durability::kProcess);
   CHECK(c.runtime.batch_size == 4096);
+  CHECK_FALSE(c.runtime.reader_threads.has_value());  // the source's default
   CHECK_FALSE(c.mqtt.has_value());
   CHECK(c.dashboard.listen == "127.0.0.1:8080");
   CHECK_FALSE(c.dashboard.insecure);
@@ -535,7 +536,7 @@ TEST_CASE("unknown keys are refused at every level with a suggestion") {
         "p.toml:2: runtime: unknown key 'state_dri' (did you mean 'state_dir'?)");
   CHECK(ErrorOf("[runtime]\nhome = \"x\"\n") ==
         "p.toml:2: runtime: unknown key 'home' (allowed keys: state_dir, checkpoint_interval, "
-        "log_retention, durability, batch_size, backfill)");
+        "log_retention, durability, batch_size, backfill, reader_threads)");
   CHECK(ErrorOf(WithSource(R"x(
 [[view]]
 name = "v"
@@ -1007,6 +1008,13 @@ TEST_CASE("runtime batch_size sets the records per source and step, at least 1")
         "p.toml:2: runtime.batch_size: must be between 1 and 2147483647, got 0");
   CHECK(ErrorOf("[runtime]\nbatch_size = \"4k\"\n") ==
         "p.toml:2: runtime.batch_size: expected an integer, got a string");
+}
+
+TEST_CASE("runtime reader_threads is 0 (parse on the engine thread) to 64") {
+  CHECK(Parse("[runtime]\nreader_threads = 0\n").runtime.reader_threads == 0);
+  CHECK(Parse("[runtime]\nreader_threads = 3\n").runtime.reader_threads == 3);
+  CHECK(ErrorOf("[runtime]\nreader_threads = 65\n") ==
+        "p.toml:2: runtime.reader_threads: must be between 0 and 64, got 65");
 }
 
 TEST_CASE("replay sources read speed; follow sources refuse it") {
