@@ -42,7 +42,7 @@ class FileChunker {
     std::vector<std::string> files;
     FileFormat format = FileFormat::kCsv;
     const RecordLayout* layout = nullptr;  // must outlive the chunker
-    uint64_t chunk_bytes = 512 * 1024;     // a chunk is at least this long (but for the last)
+    uint64_t chunk_bytes = 256 * 1024;     // a chunk is at least this long (but for the last)
     size_t first_file = 0;
     // The first file open already (a restart mid-file, or the file opened at load time):
     // its descriptor and where reading it starts. Invalid: open files[first_file] afresh.

@@ -63,7 +63,7 @@ struct FileSourceSpec {
   size_t reader_threads = DefaultReaderThreads();
   // static with reader threads: files are cut into chunks of about chunk_bytes, parsed into
   // batches of batch_records records (tests make both small).
-  size_t chunk_bytes = 512 * 1024;
+  size_t chunk_bytes = 256 * 1024;
   size_t batch_records = 2048;
 };
 

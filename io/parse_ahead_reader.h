@@ -23,7 +23,7 @@ namespace runnel {
 
 class ParseAheadReader {
  public:
-  static constexpr size_t kMaxQueuedBatches = 16;
+  static constexpr size_t kMaxQueuedBatches = 8;
 
   struct Options {
     FileChunker::Options chunks;
