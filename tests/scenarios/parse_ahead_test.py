@@ -1,7 +1,7 @@
 """Static sources parsed ahead on reader threads ([runtime] reader_threads), through the real
 binary:
 1. a run with reader_threads = 3 writes the same changelog, counts and reject messages as one
-   with reader_threads = 0 (parsing on the engine thread), over two CSV files of 300 000
+   with reader_threads = 0 (parsing on the engine thread), over two CSV files of 100 000
    rows with bad lines, CRLF, blank lines and a quoted line break late in one of them;
 2. with on_error = "fail", a bad line in the middle of a large file stops the run with the
    same message (file and line) in both, and exits non-zero without hanging;
@@ -12,6 +12,7 @@ usage: parse_ahead_test.py RUNNEL
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -46,7 +47,7 @@ file = "{out}"
 
 def write_inputs(work, rng):
     os.makedirs(os.path.join(work, "logs"))
-    for name, rows in (("a.csv", 300_000), ("b.csv", 300_000)):
+    for name, rows in (("a.csv", 100_000), ("b.csv", 100_000)):
         lines = ["device,ts,v"]
         for i in range(rows):
             roll = rng.random()
@@ -59,7 +60,7 @@ def write_inputs(work, rng):
             else:
                 lines.append(f"d{i % 7},{i},{rng.choice(['NA', str(rng.randint(0, 99))])}")
         if name == "b.csv":
-            lines[250_000] = '"quoted\nline break",250000,77'
+            lines[80_000] = '"quoted\nline break",80000,77'
         eol = "\r\n" if name == "a.csv" else "\n"
         with open(os.path.join(work, "logs", name), "w", newline="") as f:
             f.write(eol.join(lines) + eol)
@@ -112,7 +113,7 @@ def check(work):
         sys.exit("reader_threads = 3 gave another result than reader_threads = 0:\n"
                  f"  exit {parallel[0]} vs {sequential[0]}\n  log {parallel[1][:8]}\n"
                  f"  vs  {sequential[1][:8]}\n  output equal: {parallel[2] == sequential[2]}")
-    if '"quoted\nline break",250000,77' not in sequential[2]:
+    if '"quoted\nline break",80000,77' not in sequential[2]:
         sys.exit("the record with a quoted line break is missing from the output")
 
     failed_sequential = run(work, 0, "fail")
@@ -123,23 +124,33 @@ def check(work):
     if not any("a.csv:" in line for line in failed_parallel[1]):
         sys.exit(f"on_error = fail: no message naming the file and line: {failed_parallel[1]}")
 
-    # A file big enough to be read for a while; SIGTERM as soon as the run started.
+    # A file big enough to be read for a while (6 M rows, about 0.6 s in a release build);
+    # SIGTERM as soon as the run started.
+    block = "".join(f"d{i % 13},{i},{i % 100}\n" for i in range(1000))
     with open(os.path.join(work, "big.csv"), "w") as f:
-        f.write("device,ts,v\n")
-        f.writelines(f"d{i % 13},{i},{i % 100}\n" for i in range(3_000_000))
-    path, _ = pipeline(work, 3, data="big.csv")
+        f.write("device,ts,v\n" + block * 6000)
+    path, out = pipeline(work, 3, data="big.csv")
+    os.remove(out)  # written by the run above
     proc = subprocess.Popen([RUNNEL, "run", path, "--no-dashboard", "--state-dir",
                              os.path.join(work, "state_big")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.3)
+    # The sink's file exists once the pipeline is built; the signal handler follows at once.
+    deadline = time.monotonic() + 30
+    while not os.path.exists(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
     try:
         code = proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
         sys.exit("runnel did not end within 60 s of SIGTERM while reading a static file")
+    log = proc.stderr.read()
     if code != 0:
-        sys.exit(f"runnel exited with {code} after SIGTERM: {proc.stderr.read()}")
+        sys.exit(f"runnel exited with {code} after SIGTERM: {log}")
+    read = re.search(r"(\d+) records? read", log)
+    if read is None or int(read.group(1)) >= 6_000_000:
+        sys.exit(f"SIGTERM did not stop the run in the middle of the file: {log}")
 
 
 if __name__ == "__main__":
