@@ -223,6 +223,9 @@ class PipelineBuilder {
     spec.max_delay = source.max_delay;
     if (spec.mode == FileSourceMode::kReplay) spec.speed = source.speed;
     spec.on_error = source.on_error_fail ? OnError::kFail : OnError::kSkip;
+    if (config_.runtime.reader_threads) {
+      spec.reader_threads = static_cast<size_t>(*config_.runtime.reader_threads);
+    }
 
     if (source.kind == SourceKind::kMqtt && !replay) description = mqtt_description_;
     Schema schema = FileSource::OutputSchema(spec);

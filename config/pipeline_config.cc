@@ -267,12 +267,14 @@ class PipelineParser {
     if (!root_.Has("runtime")) return Status::Ok();
     RUNNEL_ASSIGN_OR_RETURN(TableReader section, Section("runtime"));
     const TableReader* r = &section;
-    RUNNEL_RETURN_IF_ERROR(r->CheckKeys({"state_dir", "checkpoint_interval", "log_retention",
-                                         "durability", "batch_size", "step_interval", "backfill"}));
+    RUNNEL_RETURN_IF_ERROR(
+        r->CheckKeys({"state_dir", "checkpoint_interval", "log_retention", "durability",
+                      "batch_size", "step_interval", "backfill", "reader_threads"}));
     RuntimeConfig& runtime = config_->runtime;
     RUNNEL_RETURN_IF_ERROR(
         r->ReadInt("batch_size", 1, std::numeric_limits<int32_t>::max(), &runtime.batch_size));
     RUNNEL_RETURN_IF_ERROR(r->ReadBool("backfill", &runtime.backfill));
+    RUNNEL_RETURN_IF_ERROR(r->ReadInt("reader_threads", 0, 64, &runtime.reader_threads));
     RUNNEL_RETURN_IF_ERROR(r->ReadPath("state_dir", &runtime.state_dir));
     RUNNEL_RETURN_IF_ERROR(
         r->ReadDuration("checkpoint_interval", true, &runtime.checkpoint_interval));

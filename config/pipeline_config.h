@@ -47,6 +47,9 @@ struct RuntimeConfig {
   // added (SPEC §6 backfill). Off by default: a batch job then runs in one step with no
   // checkpoint, which is several times faster and smaller (docs/persistence.md).
   bool backfill = false;
+  // Threads that parse each static file source ahead of the engine thread (0: the engine
+  // thread parses). Unset: one per core, at most 4 (docs/pipeline.md, "Reader threads").
+  std::optional<int64_t> reader_threads;
 };
 
 struct TlsConfig {

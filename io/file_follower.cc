@@ -389,9 +389,6 @@ Status FileFollower::OpenAt(Followed& f) {
     // The path was replaced between the listing and the open: the next scan sorts it out.
     return Status::Ok();
   }
-  if (f.position > 0 && ::lseek(fd.get(), static_cast<off_t>(f.position), SEEK_SET) < 0) {
-    return Status::IoError("cannot seek in '" + f.path + "': " + ErrnoText(errno));
-  }
   auto stream =
       std::make_unique<ResumeStream>(std::move(fd), f.path, f.header, f.position, f.line_base);
   ResumeStream* raw = stream.get();

@@ -1,21 +1,25 @@
 #include "io/file_source.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <thread>
 
 #include "io/file_follower.h"
 #include "io/file_list.h"
 #include "io/file_source_position.h"
+#include "io/parse_ahead_reader.h"
 #include "io/posix_file.h"
 #include "io/record_file_reader.h"
 #include "io/resume_stream.h"
 #include "runtime/clock.h"
 
 namespace runnel {
+
+size_t DefaultReaderThreads() {
+  return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+}
 
 class FileSource::Impl {
  public:
@@ -68,6 +72,8 @@ class FileSource::Impl {
     const size_t budget = std::max<size_t>(max_records, 1);
     switch (spec_.mode) {
       case FileSourceMode::kStatic:
+        if (spec_.reader_threads > 0 && !spec_.time_arrival) return PollAhead(budget, output);
+        return PollFiles(budget, output);
       case FileSourceMode::kReplay:
         return PollFiles(budget, output);
       case FileSourceMode::kFollow:
@@ -171,7 +177,8 @@ class FileSource::Impl {
             --budget;
             current_.offset = stream_->FileOffset(reader_->offset());
             current_.line = stream_->FileLine(reader_->next_line());
-            RUNNEL_RETURN_IF_ERROR(Reject(current_.path, stream_->FileLine(reader_->line())));
+            RUNNEL_RETURN_IF_ERROR(
+                Reject(current_.path, stream_->FileLine(reader_->line()), reason_));
             continue;
           case RecordFileReader::Outcome::kEnd:
             reader_.reset();
@@ -190,7 +197,7 @@ class FileSource::Impl {
       pending_ = false;
       current_.offset = pending_offset_;
       current_.line = pending_line_;
-      Emit(output, pending_time_);
+      Emit(output, row_, pending_time_);
       emitted = true;
       --budget;
     }
@@ -203,13 +210,13 @@ class FileSource::Impl {
       Timestamp time = 0;
       switch (follower_->Next(&row_, &time, &reason_)) {
         case RecordFileReader::Outcome::kRecord:
-          Emit(output, time);
+          Emit(output, row_, time);
           emitted = true;
           --budget;
           break;
         case RecordFileReader::Outcome::kRejected:
           --budget;
-          RUNNEL_RETURN_IF_ERROR(Reject(follower_->file(), follower_->line()));
+          RUNNEL_RETURN_IF_ERROR(Reject(follower_->file(), follower_->line(), reason_));
           break;
         case RecordFileReader::Outcome::kNeedMore:
         case RecordFileReader::Outcome::kEnd:
@@ -221,10 +228,82 @@ class FileSource::Impl {
     return PollStatus::kProgress;
   }
 
-  void Emit(Output& output, Timestamp time) {
+  // static with reader threads: emits what they parsed, in input order, keeping the same
+  // positions, counts and messages as PollFiles.
+  Result<PollStatus> PollAhead(size_t budget, Output& output) {
+    if (finished_) return PollStatus::kFinished;
+    if (ahead_ == nullptr) RUNNEL_RETURN_IF_ERROR(StartAhead().WithContext(Prefix()));
+    while (budget > 0) {
+      if (batch_ == nullptr) {
+        batch_ = ahead_->Next();
+        batch_cursor_ = 0;
+        if (batch_->opens_file) {
+          next_file_ = batch_->file + 1;
+          files_before_ = batch_->file;
+          current_ = batch_->position;
+          chunk_line_ = current_.line;
+        }
+      }
+      if (batch_cursor_ < batch_->records.size()) {
+        const size_t i = batch_cursor_++;
+        const ParsedRecord& record = batch_->records[i];
+        --budget;
+        current_.offset = record.end_offset;
+        current_.line = chunk_line_ + record.next_line - 1;
+        if (record.reject < 0) {
+          Emit(output, batch_->rows[i], record.time);
+        } else {
+          const ParsedReject& reject = batch_->rejects[static_cast<size_t>(record.reject)];
+          RUNNEL_RETURN_IF_ERROR(
+              Reject(current_.path, chunk_line_ + reject.line - 1, reject.reason));
+        }
+        continue;
+      }
+      switch (batch_->end) {
+        case ParsedBatch::End::kNone:
+          break;
+        case ParsedBatch::End::kChunk:
+          chunk_line_ += batch_->newlines;  // where the file's next chunk starts
+          break;
+        case ParsedBatch::End::kError:
+          return batch_->status.WithContext(Prefix());
+        case ParsedBatch::End::kInput:
+          finished_ = true;
+          return PollStatus::kFinished;
+      }
+      ahead_->Release(batch_);
+      batch_ = nullptr;
+    }
+    return PollStatus::kProgress;
+  }
+
+  // Hands the files, from where this source stands, to reader threads; the file open now
+  // (opened at load time or by a restore) goes on from its offset.
+  Status StartAhead() {
+    ParseAheadReader::Options options;
+    options.threads = spec_.reader_threads;
+    options.batch_records = spec_.batch_records;
+    FileChunker::Options& chunks = options.chunks;
+    chunks.files = files_;
+    chunks.format = spec_.format;
+    chunks.layout = &layout_;
+    chunks.chunk_bytes = spec_.chunk_bytes;
+    chunks.first_file = next_file_;
+    if (reader_ != nullptr) {
+      chunks.first_file = files_before_;
+      RUNNEL_ASSIGN_OR_RETURN(chunks.first_fd, DuplicateFd(stream_->fd(), current_.path));
+      chunks.first_position = current_;
+      reader_.reset();
+      stream_ = nullptr;
+    }
+    RUNNEL_ASSIGN_OR_RETURN(ahead_, ParseAheadReader::Start(std::move(options)));
+    return Status::Ok();
+  }
+
+  void Emit(Output& output, const Row& row, Timestamp time) {
     ++stats_.records_read;
     max_time_ = std::max(max_time_, time);
-    output.Emit(row_, time, 1);
+    output.Emit(row, time, 1);
   }
 
   // Real-time replay: the first record goes at once; a later one when the wall clock has run
@@ -254,22 +333,17 @@ class FileSource::Impl {
     const std::string& path = files_[index];
     next_file_ = index + 1;
     files_before_ = index;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return Status::IoError("cannot open '" + path + "': " + ErrnoText(errno));
-    struct stat st;
-    if (::fstat(fd.get(), &st) != 0) {
-      return Status::IoError("cannot stat '" + path + "': " + ErrnoText(errno));
-    }
+    RUNNEL_ASSIGN_OR_RETURN(InputFile file, OpenInputFile(path));
+    UniqueFd& fd = file.fd;
     std::string header;
     if (at.offset > 0) {
-      if (static_cast<uint64_t>(st.st_size) < at.offset) {
-        return Status::Invalid("'" + path + "' has " + std::to_string(st.st_size) +
+      if (file.size < at.offset) {
+        return Status::Invalid("'" + path + "' has " + std::to_string(file.size) +
                                " bytes, fewer than the " + std::to_string(at.offset) +
                                " already read: it was truncated or replaced since the last "
                                "run; restore it, or start over with --reset-state");
       }
-      if (static_cast<uint64_t>(st.st_dev) != at.device ||
-          static_cast<uint64_t>(st.st_ino) != at.inode) {
+      if (file.device != at.device || file.inode != at.inode) {
         logger_->Warning(Prefix() + ": '" + path +
                          "' is another file than in the last run (its inode changed); "
                          "taking its first " +
@@ -278,16 +352,13 @@ class FileSource::Impl {
       if (at.header_size > 0) {
         RUNNEL_ASSIGN_OR_RETURN(header, ReadFileHead(fd.get(), path, at.header_size));
       }
-      if (::lseek(fd.get(), static_cast<off_t>(at.offset), SEEK_SET) < 0) {
-        return Status::IoError("cannot seek in '" + path + "': " + ErrnoText(errno));
-      }
     }
     // Sequential scans of large logs: ask for aggressive read-ahead (only advice).
     (void)::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     current_ = at;
     current_.path = path;
-    current_.device = static_cast<uint64_t>(st.st_dev);
-    current_.inode = static_cast<uint64_t>(st.st_ino);
+    current_.device = file.device;
+    current_.inode = file.inode;
     auto stream =
         std::make_unique<ResumeStream>(std::move(fd), path, std::move(header), at.offset, at.line);
     stream_ = stream.get();
@@ -297,12 +368,11 @@ class FileSource::Impl {
     return Status::Ok();
   }
 
-  Status Reject(const std::string& file, uint64_t line) {
+  Status Reject(const std::string& file, uint64_t line, const std::string& reason) {
     ++stats_.records_rejected;
     const bool fail = spec_.on_error == OnError::kFail;
     if (!fail && stats_.records_rejected > spec_.max_logged_errors) return Status::Ok();
-    const std::string message =
-        Prefix() + ": " + file + ":" + std::to_string(line) + ": " + reason_;
+    const std::string message = Prefix() + ": " + file + ":" + std::to_string(line) + ": " + reason;
     if (fail) return Status::Invalid(message);
     logger_->Warning(message);
     return Status::Ok();
@@ -329,6 +399,11 @@ class FileSource::Impl {
   Timestamp pace_first_time_ = 0;
   Timestamp pace_max_time_ = 0;
   Timestamp pace_wall_start_ = 0;
+  // static with reader threads (declared after the layout they copy: stopped first)
+  std::unique_ptr<ParseAheadReader> ahead_;
+  ParsedBatch* batch_ = nullptr;  // being emitted; owned by ahead_
+  size_t batch_cursor_ = 0;       // its next record
+  uint64_t chunk_line_ = 1;       // file line where its chunk starts
   // follow
   std::unique_ptr<FileFollower> follower_;
 

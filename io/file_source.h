@@ -6,7 +6,8 @@
 // replay (the files' line order is the arrival order: unbounded, polled batch by batch,
 // watermark = max event time seen - max_delay, finished with +inf at the end of the input,
 // optionally paced in real time); follow (`tail -F`: never finishes; see FileFollower).
-// Threading: engine thread only.
+// Threading: engine thread only; a static source parses on reader threads of its own
+// (ParseAheadReader), which its destructor stops and joins.
 #pragma once
 
 #include <memory>
@@ -25,6 +26,10 @@ namespace runnel {
 enum class FileFormat { kCsv, kJsonl };
 enum class FileSourceMode { kStatic, kReplay, kFollow };
 enum class OnError { kSkip, kFail };
+
+// Reader threads of a static source when the pipeline sets none: one per core, at most 4
+// (on a 2-core gateway, two parse while the engine thread runs the operators).
+size_t DefaultReaderThreads();
 
 struct FieldDecl {
   std::string name;
@@ -52,6 +57,14 @@ struct FileSourceSpec {
   const Clock* clock = nullptr;
   OnError on_error = OnError::kSkip;
   size_t max_logged_errors = 5;  // per source; every error is still counted
+  // static: threads that parse the files ahead of the engine thread, which then only emits
+  // (docs/pipeline.md, "Reader threads"); 0: the engine thread parses, as replay and follow
+  // always do, and so do sources with arrival times (stamped on the engine thread).
+  size_t reader_threads = DefaultReaderThreads();
+  // static with reader threads: files are cut into chunks of about chunk_bytes, parsed into
+  // batches of batch_records records (tests make both small).
+  size_t chunk_bytes = 256 * 1024;
+  size_t batch_records = 2048;
 };
 
 class FileSource final : public Source {

@@ -187,10 +187,12 @@ namespace {
 
 // ---- CSV ----
 
-// The line after `record`: line breaks inside a record are inside its quoted fields.
+// The line after `record`: line breaks inside a record are inside its quoted fields (only
+// those are scanned: this runs per record).
 uint64_t LineAfter(const CsvRecord& record) {
   uint64_t line = record.line() + 1;
   for (const CsvField& field : record.fields()) {
+    if (!field.quoted) continue;
     line += static_cast<uint64_t>(std::count(field.text.begin(), field.text.end(), '\n'));
   }
   return line;

@@ -1,8 +1,9 @@
-// ResumeStream: a file read from an offset on, with a prefix (a CSV header) served first, so
-// that a record reader reopened in the middle of a file (follow mode parking, a restart from
-// a saved position) sees its header again. It counts what comes from the file, to turn stream
-// offsets and line numbers back into file ones. Internal to io/.
-// Threading: one thread at a time.
+// ResumeStream: a file read from an offset on (up to an end offset, or to its current end),
+// with a prefix (a CSV header) served first, so that a record reader reopened in the middle
+// of a file (follow mode parking, a restart from a saved position, a chunk of a split file)
+// sees its header again. It counts what comes from the file, to turn stream offsets and line
+// numbers back into file ones. Internal to io/. Threading: one thread at a time; it reads
+// with pread(2), so streams over one open file may run on different threads.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +17,12 @@ namespace runnel {
 
 class ResumeStream final : public ByteStream {
  public:
-  // `fd` is positioned at file offset `start` already; `line_base` is the file line there.
+  static constexpr uint64_t kToEnd = UINT64_MAX;
+
+  // Reads the file `fd` from offset `start` (whatever its file position) to `end`;
+  // `line_base` is the file line at `start`.
   ResumeStream(UniqueFd fd, std::string path, std::string prefix, uint64_t start,
-               uint64_t line_base);
+               uint64_t line_base, uint64_t end = kToEnd);
 
   Result<size_t> Read(char* buf, size_t n) override;
 
@@ -40,6 +44,7 @@ class ResumeStream final : public ByteStream {
   size_t prefix_pos_ = 0;
   uint64_t start_;
   uint64_t line_base_;
+  uint64_t end_;
   uint64_t fd_bytes_ = 0;
   uint64_t newlines_ = 0;
 };

@@ -240,6 +240,7 @@ stdout = true
   CHECK(c.runtime.log_retention == 7 * 86'400'000LL);
   CHECK(c.runtime.durability == Durability::kProcess);
   CHECK(c.runtime.batch_size == 4096);
+  CHECK_FALSE(c.runtime.reader_threads.has_value());  // the source's default
   CHECK_FALSE(c.mqtt.has_value());
   CHECK(c.dashboard.listen == "127.0.0.1:8080");
   CHECK_FALSE(c.dashboard.insecure);
@@ -535,7 +536,7 @@ TEST_CASE("unknown keys are refused at every level with a suggestion") {
         "p.toml:2: runtime: unknown key 'state_dri' (did you mean 'state_dir'?)");
   CHECK(ErrorOf("[runtime]\nhome = \"x\"\n") ==
         "p.toml:2: runtime: unknown key 'home' (allowed keys: state_dir, checkpoint_interval, "
-        "log_retention, durability, batch_size, step_interval, backfill)");
+        "log_retention, durability, batch_size, step_interval, backfill, reader_threads)");
   CHECK(ErrorOf(WithSource(R"x(
 [[view]]
 name = "v"
@@ -1015,6 +1016,13 @@ TEST_CASE("runtime step_interval is a duration of 0 or more, 5 ms by default") {
   CHECK(Parse("[runtime]\nstep_interval = \"250ms\"\n").runtime.step_interval == 250);
   CHECK(ErrorOf("[runtime]\nstep_interval = 5\n").find("runtime.step_interval") !=
         std::string::npos);
+}
+
+TEST_CASE("runtime reader_threads is 0 (parse on the engine thread) to 64") {
+  CHECK(Parse("[runtime]\nreader_threads = 0\n").runtime.reader_threads == 0);
+  CHECK(Parse("[runtime]\nreader_threads = 3\n").runtime.reader_threads == 3);
+  CHECK(ErrorOf("[runtime]\nreader_threads = 65\n") ==
+        "p.toml:2: runtime.reader_threads: must be between 0 and 64, got 65");
 }
 
 TEST_CASE("replay sources read speed; follow sources refuse it") {
