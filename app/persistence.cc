@@ -280,6 +280,13 @@ Status PipelinePersistence::Recover() {
                                  "--reset-state with --replay)");
         continue;
       }
+      if (it->second->fingerprint.empty() && it->second->state.empty()) {
+        // Saved by a Runnel whose version of this operator kept no state.
+        options_.logger->Warning(keys[i] +
+                                 " kept no state in the last checkpoint (written by an older "
+                                 "Runnel): it starts empty");
+        continue;
+      }
       if (it->second->fingerprint != op->StateFingerprint()) {
         return Status::Invalid(
             keys[i] + " changed since its state was saved in " + db_->path() +

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "operators/state_fingerprint.h"
+#include "runtime/snapshot.h"
+
 namespace runnel {
 
 DeviceStatusOperator::DeviceStatusOperator(DeviceStatusSpec spec, const Clock* clock)
@@ -53,6 +56,54 @@ Status DeviceStatusOperator::Advance(std::span<const Timestamp> input_watermarks
   const bool input_done = !input_watermarks.empty() && input_watermarks[0] == kMaxTime;
   *output_watermark = input_done ? kMaxTime : now_;
   return Status::Ok();
+}
+
+void DeviceStatusOperator::SaveState(SnapshotWriter* out) const {
+  out->WriteString("device_status");
+  out->WriteTimestamp(now_);
+  out->WriteVarint(devices_.size());
+  for (const auto& [name, d] : devices_) {
+    out->WriteString(name);
+    out->WriteTimestamp(d.last_seen);
+    out->WriteTimestamp(d.row_last_seen);
+    out->WriteU8(static_cast<uint8_t>((d.online ? 1 : 0) | (d.emitted ? 2 : 0)));
+  }
+}
+
+Status DeviceStatusOperator::LoadState(SnapshotReader* in) {
+  std::string kind;
+  RUNNEL_RETURN_IF_ERROR(in->ReadString("operator kind", &kind));
+  if (kind != "device_status") {
+    return Status::Invalid("device status state was saved by a different operator (" + kind +
+                           "): restart with --reset-state");
+  }
+  RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("device status clock", &now_));
+  size_t count = 0;
+  RUNNEL_RETURN_IF_ERROR(in->ReadCount("device count", 4, &count));
+  for (size_t i = 0; i < count; ++i) {
+    std::string name;
+    Device d;
+    uint8_t flags = 0;
+    RUNNEL_RETURN_IF_ERROR(in->ReadString("device name", &name));
+    RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("device last seen", &d.last_seen));
+    RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("device row last seen", &d.row_last_seen));
+    RUNNEL_RETURN_IF_ERROR(in->ReadU8("device flags", &flags));
+    if (flags > 3) return in->Corrupt("device flags", "has unknown bits");
+    d.online = (flags & 1) != 0;
+    d.emitted = (flags & 2) != 0;
+    if (!devices_.emplace(std::move(name), d).second) {
+      return in->Corrupt("device name", "appears twice");
+    }
+  }
+  return in->ExpectEnd();
+}
+
+std::string DeviceStatusOperator::StateFingerprint() const {
+  return FingerprintBuilder("device_status")
+      .Add("device_column", static_cast<int64_t>(spec_.device_column))
+      .Add("period", spec_.period)
+      .Add("missed_periods", spec_.missed_periods)
+      .Release();
 }
 
 OperatorStats DeviceStatusOperator::stats() const {

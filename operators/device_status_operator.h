@@ -40,6 +40,13 @@ class DeviceStatusOperator final : public Operator {
   // state_entries: devices known.
   OperatorStats stats() const override;
 
+  // Every device with what its emitted row holds, so that a restarted run retracts the rows
+  // the table has instead of emitting each device again as new.
+  bool has_state() const override { return true; }
+  void SaveState(SnapshotWriter* out) const override;
+  Status LoadState(SnapshotReader* in) override;
+  std::string StateFingerprint() const override;
+
  private:
   struct Device {
     Timestamp last_seen = 0;      // clock when the latest record arrived

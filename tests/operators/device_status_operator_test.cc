@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/snapshot.h"
 #include "tests/operators/change_collector.h"
 
 namespace runnel {
@@ -64,6 +65,48 @@ TEST_CASE("a device is online when first seen, offline after 3 silent periods, o
   CHECK(f.Step() ==
         std::vector<std::string>{"-1 @159999 \"b\" 100000 true", "+1 @159999 \"b\" 129999 false"});
   CHECK(f.op.stats().state_entries == 2);
+}
+
+TEST_CASE("a restored status view retracts the rows it emitted before, not emitting anew") {
+  StatusFixture before;
+  before.See("a");
+  before.See("b");
+  before.Step();
+  before.clock.Set(130'000);
+  before.See("b");
+  CHECK(before.Step() ==
+        std::vector<std::string>{"-1 @130000 \"a\" 100000 true", "+1 @130000 \"a\" 100000 false"});
+  SnapshotWriter saved;
+  before.op.SaveState(&saved);
+
+  // The restarted run: b still reports (its row stays), a reports again (offline -> online).
+  StatusFixture after;
+  auto reader = SnapshotReader::Open(saved.bytes());
+  REQUIRE(reader.ok());
+  REQUIRE(after.op.LoadState(&*reader).ok());
+  CHECK(after.op.StateFingerprint() == before.op.StateFingerprint());
+  CHECK(after.op.stats().state_entries == 2);
+  after.clock.Set(131'000);
+  after.See("a");
+  after.See("b");
+  CHECK(after.Step() ==
+        std::vector<std::string>{"-1 @131000 \"a\" 100000 false", "+1 @131000 \"a\" 131000 true"});
+  // Both go silent; b's row (online since 100000, emitted by the first run) is retracted
+  // with the values it was emitted with.
+  after.clock.Set(161'000);
+  CHECK(after.Step() ==
+        std::vector<std::string>{"-1 @161000 \"a\" 131000 true", "+1 @161000 \"a\" 131000 false",
+                                 "-1 @161000 \"b\" 100000 true", "+1 @161000 \"b\" 131000 false"});
+
+  // Damaged bytes and another definition are refused.
+  std::string damaged = saved.bytes();
+  damaged.pop_back();
+  StatusFixture broken;
+  auto truncated = SnapshotReader::Open(damaged);
+  REQUIRE(truncated.ok());
+  CHECK(broken.op.LoadState(&*truncated).code() == StatusCode::kCorruption);
+  DeviceStatusOperator other(DeviceStatusSpec{0, 60'000, 3}, &before.clock);
+  CHECK(other.StateFingerprint() != before.op.StateFingerprint());
 }
 
 TEST_CASE("the status view ignores null devices and retractions") {

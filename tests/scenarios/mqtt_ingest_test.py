@@ -228,6 +228,11 @@ def case_restart(runnel, workdir):
     assert "restored the checkpoint" in summary, summary
     assert "47 records read, 0 rejected" in summary, summary
     check_same_as_static(runnel, workdir, env, meter)
+    # The status view continues its rows across the restart: one per device, none again as
+    # new (it was each device once per run before its state was checkpointed).
+    db = os.path.join(workdir, "state", "runnel.db")
+    status = sorted(query(db, "SELECT device, online FROM env_status"))
+    assert status == [("n0", 1), ("n1", 1), ("n2", 1), ("zz", 1)], status
 
 
 def case_reconnect(runnel, workdir):
