@@ -1,8 +1,8 @@
 // libFuzzer target for operator state snapshots. Input: one byte choosing the operator (a
 // tumbling window with every aggregate over retracting input, an insert-only session window, a
-// retracting session window, a dedup, an as-of join), then the snapshot body (the magic and
-// format version are prepended). Checks that LoadState never crashes on any bytes, and that
-// state it accepts saves and loads again into a fresh operator.
+// retracting session window, a dedup, a device status view, an as-of join), then the snapshot
+// body (the magic and format version are prepended). Checks that LoadState never crashes on any
+// bytes, and that state it accepts saves and loads again into a fresh operator.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -12,6 +12,7 @@
 
 #include "operators/asof_join_operator.h"
 #include "operators/dedup_operator.h"
+#include "operators/device_status_operator.h"
 #include "operators/window_operator.h"
 
 namespace {
@@ -47,7 +48,7 @@ std::unique_ptr<Operator> MakeWindow(WindowSpec window, bool insert_only) {
 }
 
 std::unique_ptr<Operator> Make(uint8_t kind) {
-  switch (kind % 5) {
+  switch (kind % 6) {
     case 0:
       return MakeWindow({WindowType::kTumbling, 10, 0, 0}, false);
     case 1:
@@ -60,6 +61,10 @@ std::unique_ptr<Operator> Make(uint8_t kind) {
       spec.within = 5;
       spec.emit = EmitMode::kUpdates;
       return std::make_unique<DedupOperator>(spec, Input());
+    }
+    case 4: {
+      static const ManualClock clock(1'000'000);
+      return std::make_unique<DeviceStatusOperator>(DeviceStatusSpec{0, 10, 3}, &clock);
     }
     default: {
       AsofJoinOperatorSpec spec;
@@ -79,8 +84,8 @@ std::unique_ptr<Operator> Make(uint8_t kind) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t kind = data[0];
-  const std::string bytes = SnapshotWriter().Release() +
-                            std::string(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const std::string bytes =
+      SnapshotWriter().Release() + std::string(reinterpret_cast<const char*>(data) + 1, size - 1);
   Result<SnapshotReader> reader = SnapshotReader::Open(bytes);
   Check(reader.ok());
   std::unique_ptr<Operator> op = Make(kind);
