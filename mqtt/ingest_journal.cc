@@ -1,6 +1,7 @@
 #include "mqtt/ingest_journal.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +25,10 @@ constexpr size_t kFrameBytes = 8;                // length + CRC
 constexpr size_t kBodyFixedBytes = 12;           // arrival + topic length
 constexpr uint64_t kReadAheadBytes = 256 << 10;  // what Read() fetches from the file at once
 constexpr uint32_t kMaxBodyBytes = 1u << 30;     // far above MQTT's 256 MB payload limit
+// Space is reserved and mapped in steps of at least 1 MiB, doubling up to 64 MiB at a time:
+// a reservation (fallocate + mremap) every few thousand messages, not a write(2) per message.
+constexpr uint64_t kReserveStep = 1 << 20;
+constexpr uint64_t kMaxReserveStep = 64 << 20;
 
 std::string ErrnoMessage(int error) { return std::generic_category().message(error); }
 
@@ -48,11 +53,11 @@ uint32_t Crc32(std::string_view data) {
   return c ^ 0xFFFFFFFFu;
 }
 
-void PutU32(uint32_t v, std::string* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+void StoreU32(uint32_t v, char* out) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
 }
-void PutU64(uint64_t v, std::string* out) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+void StoreU64(uint64_t v, char* out) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
 }
 uint32_t GetU32(const char* p) {
   uint32_t v = 0;
@@ -67,8 +72,34 @@ uint64_t GetU64(const char* p) {
 
 std::string Header(uint64_t base) {
   std::string out(kMagic, sizeof(kMagic));
-  PutU64(base, &out);
+  out.resize(kHeaderBytes);
+  StoreU64(base, out.data() + sizeof(kMagic));
   return out;
+}
+
+uint64_t RoundUp(uint64_t n, uint64_t step) { return (n + step - 1) / step * step; }
+
+// A journal file reserved on disk and mapped shared: stores into `data` reach the file.
+struct MappedFile {
+  int fd = -1;
+  char* data = nullptr;
+  uint64_t size = 0;
+};
+
+// Reserves the first `size` bytes of `fd` on disk (so that stores into the mapping cannot hit a
+// full disk, which would be SIGBUS) and maps them. `fd` stays open on error.
+Result<MappedFile> ReserveAndMap(int fd, uint64_t size, const std::string& path) {
+  const int reserved = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (reserved != 0) {
+    return Status::IoError("cannot reserve " + std::to_string(size >> 20) +
+                           " MiB for MQTT ingest journal " + path + ": " + ErrnoMessage(reserved) +
+                           " (is the disk full?)");
+  }
+  void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED) {
+    return Status::IoError("cannot map MQTT ingest journal " + path + ": " + ErrnoMessage(errno));
+  }
+  return MappedFile{fd, static_cast<char*>(data), size};
 }
 
 // Reads the whole file (journals are compacted, so they stay moderate).
@@ -88,25 +119,38 @@ Result<std::string> ReadWholeFile(int fd, const std::string& path) {
   return data;
 }
 
-// Creates `path` holding `contents` atomically (temporary file + rename), and returns an
-// append descriptor positioned at its end.
-Result<int> ReplaceFile(const std::string& path, std::string_view contents, bool sync) {
+// Creates `path` holding `contents` atomically (temporary file + rename), reserved and mapped
+// with room to append.
+Result<MappedFile> ReplaceFile(const std::string& path, std::string_view contents, bool sync) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) {
     return Status::IoError("cannot create MQTT ingest journal " + tmp + ": " + ErrnoMessage(errno) +
                            " (check the state directory's permissions)");
   }
-  int error = WriteAll(fd, contents);
-  if (error == 0 && sync && ::fdatasync(fd) != 0) error = errno;
-  if (error == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) error = errno;
-  if (error != 0) {
+  const auto fail = [&](Status status, MappedFile* mapped) -> Status {
+    if (mapped != nullptr) ::munmap(mapped->data, mapped->size);
     ::close(fd);
     ::unlink(tmp.c_str());
-    return Status::IoError("cannot write MQTT ingest journal " + path + ": " + ErrnoMessage(error) +
-                           " (is the disk full?)");
+    return status;
+  };
+  const int written = WriteAll(fd, contents);
+  if (written != 0) {
+    return fail(Status::IoError("cannot write MQTT ingest journal " + tmp + ": " +
+                                ErrnoMessage(written) + " (is the disk full?)"),
+                nullptr);
   }
-  return fd;
+  auto mapped = ReserveAndMap(fd, RoundUp(contents.size() + 1, kReserveStep), path);
+  if (!mapped.ok()) return fail(mapped.status(), nullptr);
+  int error = 0;
+  if (sync && ::fdatasync(fd) != 0) error = errno;
+  if (error == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) error = errno;
+  if (error != 0) {
+    return fail(Status::IoError("cannot write MQTT ingest journal " + path + ": " +
+                                ErrnoMessage(error) + " (is the disk full?)"),
+                &*mapped);
+  }
+  return *mapped;
 }
 
 }  // namespace
@@ -115,8 +159,9 @@ Result<std::unique_ptr<IngestJournal>> IngestJournal::Open(const std::string& pa
                                                            JournalOptions options) {
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) {
-    RUNNEL_ASSIGN_OR_RETURN(fd, ReplaceFile(path, Header(0), options.sync));
-    return std::make_unique<IngestJournal>(PrivateTag{}, path, fd, options, 0, 0, 0, 0);
+    RUNNEL_ASSIGN_OR_RETURN(const MappedFile created, ReplaceFile(path, Header(0), options.sync));
+    return std::make_unique<IngestJournal>(PrivateTag{}, path, options, created.fd, created.data,
+                                           created.size, 0, 0, 0, 0);
   }
   if (fd < 0) {
     return Status::IoError("cannot open MQTT ingest journal " + path + ": " + ErrnoMessage(errno) +
@@ -148,64 +193,92 @@ Result<std::unique_ptr<IngestJournal>> IngestJournal::Open(const std::string& pa
     at += kFrameBytes + length;
     ++records;
   }
-  const uint64_t repaired = data->size() - at;
-  if (repaired > 0 && ::ftruncate(fd, static_cast<off_t>(at)) != 0) {
+  // After the last whole record: zeros of the unused reserve, or a torn or corrupt record.
+  // Both are cut, so that appends continue right after the last record; only the latter is a
+  // repair.
+  const size_t last_nonzero = data->find_last_not_of('\0');
+  const uint64_t repaired =
+      last_nonzero == std::string::npos || last_nonzero < at ? 0 : last_nonzero + 1 - at;
+  if (data->size() > at && ::ftruncate(fd, static_cast<off_t>(at)) != 0) {
     const int error = errno;
     ::close(fd);
     return Status::IoError("cannot cut the torn tail of MQTT ingest journal " + path + ": " +
                            ErrnoMessage(error));
   }
-  if (::lseek(fd, 0, SEEK_END) < 0) {
-    const int error = errno;
+  auto mapped = ReserveAndMap(fd, RoundUp(at + 1, kReserveStep), path);
+  if (!mapped.ok()) {
     ::close(fd);
-    return Status::IoError("cannot seek in MQTT ingest journal " + path + ": " +
-                           ErrnoMessage(error));
+    return mapped.status();
   }
-  return std::make_unique<IngestJournal>(PrivateTag{}, path, fd, options, base,
-                                         base + (at - kHeaderBytes), records, repaired);
+  return std::make_unique<IngestJournal>(PrivateTag{}, path, options, fd, mapped->data,
+                                         mapped->size, base, base + (at - kHeaderBytes), records,
+                                         repaired);
 }
 
-IngestJournal::IngestJournal(PrivateTag, std::string path, int fd, JournalOptions options,
-                             uint64_t base, uint64_t end, uint64_t records, uint64_t repaired)
+IngestJournal::IngestJournal(PrivateTag, std::string path, JournalOptions options, int fd,
+                             char* map, uint64_t map_size, uint64_t base, uint64_t end,
+                             uint64_t records, uint64_t repaired)
     : path_(std::move(path)),
       options_(options),
       fd_(fd),
+      map_(map),
+      map_size_(map_size),
       base_(base),
       end_(end),
       records_at_open_(records),
       repaired_(repaired) {}
 
-IngestJournal::~IngestJournal() { ::close(fd_); }
+IngestJournal::~IngestJournal() {
+  ::munmap(map_, map_size_);
+  // Give the unused reserve back; Open() would cut it anyway.
+  static_cast<void>(::ftruncate(fd_, static_cast<off_t>(kHeaderBytes + (end() - base_))));
+  ::close(fd_);
+}
+
+Status IngestJournal::Grow(uint64_t needed) {
+  const uint64_t size =
+      RoundUp(std::max(needed, map_size_ + std::min(map_size_, kMaxReserveStep)), kReserveStep);
+  const int reserved = ::posix_fallocate(fd_, 0, static_cast<off_t>(size));
+  if (reserved != 0) {
+    return Status::IoError("cannot append to MQTT ingest journal " + path_ + ": " +
+                           ErrnoMessage(reserved) + " (is the disk full?)");
+  }
+  void* moved = ::mremap(map_, map_size_, size, MREMAP_MAYMOVE);
+  if (moved == MAP_FAILED) {
+    return Status::IoError("cannot map more of MQTT ingest journal " + path_ + ": " +
+                           ErrnoMessage(errno));
+  }
+  map_ = static_cast<char*>(moved);
+  map_size_ = size;
+  return Status::Ok();
+}
 
 Status IngestJournal::Append(Timestamp arrival, std::string_view topic, std::string_view payload) {
-  std::string frame;
-  frame.reserve(kFrameBytes + kBodyFixedBytes + topic.size() + payload.size());
-  frame.resize(kFrameBytes);
-  PutU64(static_cast<uint64_t>(arrival), &frame);
-  PutU32(static_cast<uint32_t>(topic.size()), &frame);
-  frame.append(topic);
-  frame.append(payload);
-  const std::string_view body(frame.data() + kFrameBytes, frame.size() - kFrameBytes);
-  if (body.size() > kMaxBodyBytes) {
+  const uint64_t body = kBodyFixedBytes + topic.size() + payload.size();
+  if (body > kMaxBodyBytes) {
     return Status::Invalid("MQTT message on " + std::string(topic) + " is too large to journal");
   }
-  std::string prefix;
-  PutU32(static_cast<uint32_t>(body.size()), &prefix);
-  PutU32(Crc32(body), &prefix);
-  frame.replace(0, kFrameBytes, prefix);
-
+  const uint64_t frame = kFrameBytes + body;
   std::lock_guard<std::mutex> lock(append_mu_);
   const uint64_t end = end_.load(std::memory_order_relaxed);
-  int error = WriteAll(fd_, frame);
-  if (error == 0 && options_.sync && ::fdatasync(fd_) != 0) error = errno;
-  if (error != 0) {
-    // Cut a partial frame so later appends stay readable; Open() would cut it anyway.
-    static_cast<void>(::ftruncate(fd_, static_cast<off_t>(kHeaderBytes + (end - base_))));
-    static_cast<void>(::lseek(fd_, 0, SEEK_END));
+  const uint64_t at = kHeaderBytes + (end - base_);
+  if (at + frame > map_size_) RUNNEL_RETURN_IF_ERROR(Grow(at + frame));
+  // The record is copied in place; until end_ moves past it, nothing reads it, and a process
+  // killed in the middle leaves a frame whose CRC does not match (cut by Open()).
+  char* out = map_ + at;
+  StoreU32(static_cast<uint32_t>(body), out);
+  StoreU64(static_cast<uint64_t>(arrival), out + kFrameBytes);
+  StoreU32(static_cast<uint32_t>(topic.size()), out + kFrameBytes + 8);
+  std::memcpy(out + kFrameBytes + kBodyFixedBytes, topic.data(), topic.size());
+  std::memcpy(out + kFrameBytes + kBodyFixedBytes + topic.size(), payload.data(), payload.size());
+  StoreU32(Crc32(std::string_view(out + kFrameBytes, body)), out + 4);
+  if (options_.sync && ::fdatasync(fd_) != 0) {
+    const int error = errno;
+    std::memset(out, 0, frame);  // not appended: the next record takes its place
     return Status::IoError("cannot append to MQTT ingest journal " + path_ + ": " +
                            ErrnoMessage(error) + " (is the disk full?)");
   }
-  end_.store(end + frame.size(), std::memory_order_release);
+  end_.store(end + frame, std::memory_order_release);
   return Status::Ok();
 }
 
@@ -293,15 +366,19 @@ Result<uint64_t> IngestJournal::RecordsBefore(uint64_t position) const {
 Status IngestJournal::Compact(uint64_t position) {
   std::lock_guard<std::mutex> lock(append_mu_);
   const uint64_t end_now = end_.load(std::memory_order_relaxed);
-  const bool all_consumed = position == end_now && position > base_;
-  if (!all_consumed && position - base_ < options_.rotate_bytes) return Status::Ok();
+  const uint64_t consumed = position - base_;
+  const bool all_consumed = position == end_now && consumed > 0;
+  if (consumed < (all_consumed ? options_.empty_bytes : options_.rotate_bytes)) {
+    return Status::Ok();
+  }
   std::string contents = Header(position);
-  contents.resize(kHeaderBytes + (end_now - position));
-  RUNNEL_RETURN_IF_ERROR(ReadExact(kHeaderBytes + (position - base_),
-                                   contents.data() + kHeaderBytes, end_now - position));
-  RUNNEL_ASSIGN_OR_RETURN(const int fd, ReplaceFile(path_, contents, options_.sync));
-  ::close(fd_);
-  fd_ = fd;
+  contents.append(map_ + kHeaderBytes + (position - base_), end_now - position);
+  RUNNEL_ASSIGN_OR_RETURN(const MappedFile replaced, ReplaceFile(path_, contents, options_.sync));
+  ::munmap(map_, map_size_);
+  ::close(fd_);  // the old file, already replaced under its name
+  fd_ = replaced.fd;
+  map_ = replaced.data;
+  map_size_ = replaced.size;
   base_ = position;
   return Status::Ok();
 }

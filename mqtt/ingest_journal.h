@@ -1,9 +1,11 @@
 // IngestJournal: the append-only file <state_dir>/mqtt/<source>.journal where an MQTT source
 // keeps every message before Paho acknowledges it to the broker (see docs/mqtt.md). Records are
-// framed [length, CRC32, arrival, topic, payload]; a torn or corrupt tail (kill -9 mid-write,
-// a bad disk block) is detected and cut off on open. Positions are logical byte offsets that
-// stay valid when Compact() drops consumed records. Threading: Append() may be called from any
-// thread (serialised inside); Read(), Compact() and the accessors from one engine thread.
+// framed [length, CRC32, arrival, topic, payload] and copied into a shared memory mapping of
+// space reserved ahead (the kernel keeps the pages when the process is killed); a torn or
+// corrupt tail (kill -9 mid-copy, a bad disk block) is detected and cut off on open, with the
+// unused reserve. Positions are logical byte offsets that stay valid when Compact() drops
+// consumed records. Threading: Append() may be called from any thread (serialised inside);
+// Read(), Compact() and the accessors from one engine thread.
 #pragma once
 
 #include <atomic>
@@ -23,6 +25,9 @@ struct JournalOptions {
   bool sync = false;
   // Compact() rewrites the file once this many consumed bytes precede the kept records.
   uint64_t rotate_bytes = 64ull << 20;
+  // Compact() empties a fully consumed file once it holds this many bytes. Emptying creates a
+  // file and renames it over the old one, too costly for every step of a busy stream.
+  uint64_t empty_bytes = 1ull << 20;
 };
 
 struct JournalRecord {
@@ -42,14 +47,15 @@ class IngestJournal {
   static Result<std::unique_ptr<IngestJournal>> Open(const std::string& path,
                                                      JournalOptions options);
 
-  IngestJournal(PrivateTag, std::string path, int fd, JournalOptions options, uint64_t base,
-                uint64_t end, uint64_t records, uint64_t repaired);
+  IngestJournal(PrivateTag, std::string path, JournalOptions options, int fd, char* map,
+                uint64_t map_size, uint64_t base, uint64_t end, uint64_t records,
+                uint64_t repaired);
   ~IngestJournal();
   IngestJournal(const IngestJournal&) = delete;
   IngestJournal& operator=(const IngestJournal&) = delete;
 
-  // Appends one record with a single write(2): once it returns OK the record survives the
-  // process being killed (and power loss with options.sync).
+  // Appends one record: once it returns OK the record survives the process being killed (and
+  // power loss with options.sync). IoError when no more space can be reserved (disk full).
   Status Append(Timestamp arrival, std::string_view topic, std::string_view payload);
 
   // Reads the record at `position` and sets *next to the position after it.
@@ -61,7 +67,8 @@ class IngestJournal {
   Result<uint64_t> RecordsBefore(uint64_t position) const;
 
   // Drops the records before `position` (consumed and durable downstream) when that is cheap
-  // and worth it: all records are consumed, or at least rotate_bytes precede `position`. The
+  // and worth it: all records are consumed and at least empty_bytes precede `position`, or at
+  // least rotate_bytes do. The
   // unconsumed tail is copied into a new file that atomically replaces the old one, so no
   // record after `position` is ever lost. REQUIRES: a record boundary in [begin(), end()].
   Status Compact(uint64_t position);
@@ -75,6 +82,8 @@ class IngestJournal {
   const std::string& path() const { return path_; }
 
  private:
+  // Reserves and maps at least `needed` bytes of the file. REQUIRES: append_mu_ held.
+  Status Grow(uint64_t needed);
   Status ReadExact(uint64_t file_offset, char* out, size_t n) const;
   // Bytes [position, position + n) of the journal (Corruption past end()), from read_ahead_,
   // which is refilled from `position` on when it does not hold them all.
@@ -84,6 +93,8 @@ class IngestJournal {
   const JournalOptions options_;
   std::mutex append_mu_;  // serialises Append with itself and with Compact's file swap
   int fd_;
+  char* map_;  // the file's first map_size_ bytes, all reserved on disk
+  uint64_t map_size_;
   uint64_t base_;  // logical position of the first byte after the header
   std::atomic<uint64_t> end_;
   const uint64_t records_at_open_;

@@ -1,7 +1,10 @@
 #include "mqtt/ingest_journal.h"
 
 #include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -71,17 +74,20 @@ TEST_CASE("a torn tail is cut off on open and later appends follow the last whol
     auto journal = OpenJournal(path);
     Append(*journal, 1, "t", "first");
     Append(*journal, 2, "t", "second");
-    whole_size = FileSize(path);
+    whole_size = 16 + journal->end();
     Append(*journal, 3, "t", "third, torn by kill -9");
   }
+  CHECK(FileSize(path) == whole_size + 22 + 1 + 20);  // closing gave the reserve back
   // The process died in the middle of the third write.
   std::filesystem::resize_file(path, FileSize(path) - 5);
   auto journal = OpenJournal(path);
   CHECK(journal->records_at_open() == 2);
   CHECK(journal->repaired_bytes() == 22 + 1 + 20 - 5);
-  CHECK(FileSize(path) == whole_size);
+  CHECK(16 + journal->end() == whole_size);
   Append(*journal, 4, "t", "fourth");
   CHECK(ReadAll(*journal, 0) == std::vector<std::string>{"1 t first", "2 t second", "4 t fourth"});
+  journal.reset();
+  CHECK(FileSize(path) == whole_size + 8 + 12 + 1 + 6);
 }
 
 TEST_CASE("a record whose CRC does not match ends the journal at the record before it") {
@@ -91,7 +97,7 @@ TEST_CASE("a record whose CRC does not match ends the journal at the record befo
   {
     auto journal = OpenJournal(path);
     Append(*journal, 1, "t", "good");
-    first_end = FileSize(path);
+    first_end = 16 + journal->end();
     Append(*journal, 2, "t", "flipped");
     Append(*journal, 3, "t", "after");
   }
@@ -103,8 +109,57 @@ TEST_CASE("a record whose CRC does not match ends the journal at the record befo
   }
   auto journal = OpenJournal(path);
   CHECK(journal->records_at_open() == 1);
-  CHECK(FileSize(path) == first_end);
   CHECK(ReadAll(*journal, 0) == std::vector<std::string>{"1 t good"});
+  journal.reset();
+  CHECK(FileSize(path) == first_end);
+}
+
+// Records are copied into a shared mapping, not written: the kernel must keep them when the
+// process is killed, and the unused reserve after them must not read as a torn record.
+TEST_CASE("records appended before a kill -9 are all there, and the reserve is no repair") {
+  TempDir dir;
+  const std::string path = dir.Path("env.journal");
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    auto journal = IngestJournal::Open(path, {});
+    for (int i = 0; journal.ok() && i < 3; ++i) {
+      static_cast<void>((*journal)->Append(i, "t", "kept " + std::to_string(i)));
+    }
+    ::raise(SIGKILL);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(FileSize(path) >= (1u << 20));  // the reserve, never cut by the killed process
+  auto journal = OpenJournal(path);
+  CHECK(journal->records_at_open() == 3);
+  CHECK(journal->repaired_bytes() == 0);
+  CHECK(ReadAll(*journal, 0) == std::vector<std::string>{"0 t kept 0", "1 t kept 1", "2 t kept 2"});
+  Append(*journal, 3, "t", "after");
+  CHECK(ReadAll(*journal, 0).size() == 4);
+}
+
+// The reserve grows as records arrive (1 MiB, then doubling): records on both sides of every
+// growth read back, during the run and after reopening.
+TEST_CASE("appends beyond the first reserve grow it and keep every record") {
+  TempDir dir;
+  const std::string path = dir.Path("env.journal");
+  std::vector<std::string> expected;
+  {
+    auto journal = OpenJournal(path);
+    for (int i = 0; i < 70; ++i) {
+      const std::string payload(100'000 + i, static_cast<char>('a' + i % 26));
+      Append(*journal, i, "t", payload);
+      expected.push_back(std::to_string(i) + " t " + payload);
+    }
+    CHECK(journal->end() > (6u << 20));
+    CHECK(ReadAll(*journal, 0) == expected);
+  }
+  auto reopened = OpenJournal(path);
+  CHECK(reopened->records_at_open() == 70);
+  CHECK(reopened->repaired_bytes() == 0);
+  CHECK(ReadAll(*reopened, 0) == expected);
 }
 
 TEST_CASE("a file that is not a journal is refused") {
@@ -122,14 +177,20 @@ TEST_CASE("a file that is not a journal is refused") {
 TEST_CASE("compacting a fully consumed journal empties it and keeps positions growing") {
   TempDir dir;
   const std::string path = dir.Path("env.journal");
-  auto journal = OpenJournal(path);
-  Append(*journal, 1, "t", "a");
+  JournalOptions options;
+  options.empty_bytes = 40;
+  auto journal = OpenJournal(path, options);
+  Append(*journal, 1, "t", "a");  // 22 bytes each
+  const uint64_t first = journal->end();
+  // All consumed, but fewer than empty_bytes: not worth a new file yet.
+  REQUIRE(journal->Compact(first).ok());
+  CHECK(journal->begin() == 0);
   Append(*journal, 2, "t", "b");
   const uint64_t end = journal->end();
   REQUIRE(journal->Compact(end).ok());
   CHECK(journal->begin() == end);
   CHECK(journal->end() == end);
-  CHECK(FileSize(path) == 16);
+  CHECK(ReadAll(*journal, end).empty());
   Append(*journal, 3, "t", "c");
   CHECK(ReadAll(*journal, end) == std::vector<std::string>{"3 t c"});
   journal.reset();
@@ -155,12 +216,13 @@ TEST_CASE("compaction keeps unconsumed records and rotates only once enough is c
   // 87 consumed bytes: the file is rewritten with the two unconsumed records only.
   REQUIRE(journal->Compact(positions[3]).ok());
   CHECK(journal->begin() == positions[3]);
-  CHECK(FileSize(path) == 16 + 2 * 29);
   CHECK(ReadAll(*journal, positions[3]) ==
         std::vector<std::string>{"3 t payload3", "4 t payload4"});
   auto before = journal->RecordsBefore(positions[4]);
   REQUIRE(before.ok());
   CHECK(*before == 1);
+  journal.reset();
+  CHECK(FileSize(path) == 16 + 2 * 29);
 }
 
 // Read() serves records from a 256 KiB read-ahead buffer: records appended after it was
