@@ -3,11 +3,15 @@
 // with them, so its rate is the limit of this machine's broker path. Prints "ready" once
 // subscribed, then, after N messages, one line: count, seconds from the first to the Nth
 // message, rate and peak RSS. Exit 1 when N messages do not arrive within the timeout.
+// Paho's trace level is set to errors only, as Runnel does (mqtt/broker_options.cc): at its
+// default, Paho formats a trace line for every packet, and the baseline would be slower than
+// it has to be. --trace default keeps Paho's default, to measure that difference.
 // Threading: Paho's callback thread counts; the main thread waits.
 //
 // usage: runnel_bench_mqtt_raw_subscriber --broker URI --topic FILTER --qos Q --count N
-//        [--version 3|5] [--timeout-s S]
+//        [--version 3|5] [--timeout-s S] [--trace errors|default]
 
+#include <MQTTAsync.h>
 #include <mqtt/async_client.h>
 #include <sys/resource.h>
 
@@ -31,6 +35,7 @@ struct Options {
   long count = 0;
   int version = 5;
   int timeout_s = 120;
+  bool default_trace = false;  // keep Paho's default trace level
 };
 
 // User + system CPU time of this process so far (all threads: Paho's included).
@@ -99,6 +104,9 @@ bool ParseOptions(int argc, char** argv, Options* options) {
       options->version = std::atoi(value);
     } else if (key == "--timeout-s") {
       options->timeout_s = std::atoi(value);
+    } else if (key == "--trace" &&
+               (std::strcmp(value, "errors") == 0 || std::strcmp(value, "default") == 0)) {
+      options->default_trace = std::strcmp(value, "default") == 0;
     } else {
       return false;
     }
@@ -114,7 +122,7 @@ int main(int argc, char** argv) {
   if (!ParseOptions(argc, argv, &options)) {
     std::fprintf(stderr,
                  "usage: %s --broker URI --topic FILTER --qos 0|1|2 --count N [--version 3|5] "
-                 "[--timeout-s S]\n",
+                 "[--timeout-s S] [--trace errors|default]\n",
                  argv[0]);
     return 2;
   }
@@ -123,6 +131,8 @@ int main(int argc, char** argv) {
     mqtt::async_client client(
         options.broker, "bench-raw-subscriber",
         mqtt::create_options(options.version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1));
+    // After the first client, which initialises Paho's trace settings.
+    if (!options.default_trace) MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
     Counter counter(options.count);
     client.set_callback(counter);
     auto connect = mqtt::connect_options_builder()

@@ -1,5 +1,7 @@
 #include "mqtt/broker_options.h"
 
+#include <MQTTAsync.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,19 @@ namespace runnel {
 
 namespace {
 constexpr int kMaxBufferedMessages = 4096;
+
+// Paho C formats every protocol-level trace line (one or more per packet) into a buffer under a
+// global mutex at its default level, even with no trace destination: about 3 us of CPU per
+// received message (docs/benchmarks.md, MQTT ingest). Keep only errors, unless the user asked
+// for Paho's trace with MQTT_C_CLIENT_TRACE (then its MQTT_C_CLIENT_TRACE_LEVEL applies).
+void QuietPahoTrace() {
+  static const bool quieted = [] {
+    if (std::getenv("MQTT_C_CLIENT_TRACE") != nullptr) return false;
+    MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+    return true;
+  }();
+  static_cast<void>(quieted);
+}
 }  // namespace
 
 Result<std::optional<std::string>> ReadBrokerPassword(const BrokerOptions& options) {
@@ -86,7 +101,10 @@ Result<std::unique_ptr<mqtt::async_client>> MakeBrokerClient(const BrokerOptions
     // 100 is below the window an MQTT sink hands it at a time (Uplink, 256).
     create.set_max_buffered_messages(kMaxBufferedMessages);
     if (persistence_dir.empty()) {
-      return std::make_unique<mqtt::async_client>(options.uri, options.client_id, create, nullptr);
+      auto client =
+          std::make_unique<mqtt::async_client>(options.uri, options.client_id, create, nullptr);
+      QuietPahoTrace();  // after Paho's first client, which initialises its trace settings
+      return client;
     }
     std::error_code ec;
     std::filesystem::create_directories(persistence_dir, ec);
@@ -94,8 +112,10 @@ Result<std::unique_ptr<mqtt::async_client>> MakeBrokerClient(const BrokerOptions
       return Status::IoError("cannot create MQTT session directory " + persistence_dir + ": " +
                              ec.message());
     }
-    return std::make_unique<mqtt::async_client>(options.uri, options.client_id, create,
-                                                persistence_dir);
+    auto client = std::make_unique<mqtt::async_client>(options.uri, options.client_id, create,
+                                                       persistence_dir);
+    QuietPahoTrace();
+    return client;
   } catch (const mqtt::exception& e) {
     return Status::Invalid("MQTT broker " + options.uri + " (client " + options.client_id +
                            "): " + e.what() + " (check the URI: tcp://, ssl://, ws:// or wss://)");
