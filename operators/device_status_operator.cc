@@ -20,9 +20,14 @@ void DeviceStatusOperator::OnChange(int /*port*/, const Row& row, Timestamp /*ti
   // Retractions do not un-see a device; a null device names none.
   const Value& device = row[spec_.device_column];
   if (diff <= 0 || device.type() != ValueType::kString) return;
-  Device& d = devices_[std::string(device.AsString())];
+  auto it = devices_.find(device.AsString());
+  if (it == devices_.end()) it = devices_.emplace(std::string(device.AsString()), Device{}).first;
+  Device& d = it->second;
   d.last_seen = std::max(clock_->NowMillis(), now_);
-  d.seen_this_step = true;
+  if (!d.seen_this_step) {
+    d.seen_this_step = true;
+    seen_.push_back(&*it);
+  }
 }
 
 void DeviceStatusOperator::EmitRow(const std::string& device, Timestamp last_seen, bool online,
@@ -37,16 +42,41 @@ Status DeviceStatusOperator::Advance(std::span<const Timestamp> input_watermarks
                                      Timestamp* output_watermark) {
   now_ = std::max(now_, clock_->NowMillis());
   const Duration silence = spec_.period * spec_.missed_periods;
-  for (auto& [name, d] : devices_) {
-    if (d.seen_this_step) {
-      d.seen_this_step = false;
-      if (d.emitted && d.online) continue;
+  transitions_.clear();
+  if (now_ >= next_silence_check_) {
+    Timestamp next = kMaxTime;
+    for (auto& entry : devices_) {
+      const Device& d = entry.second;
+      if (d.seen_this_step || !d.online) continue;
+      if (now_ - d.last_seen >= silence) {
+        transitions_.push_back({&entry, false});
+      } else {
+        next = std::min(next, d.last_seen + silence);
+      }
+    }
+    next_silence_check_ = next;
+  }
+  for (Devices::value_type* entry : seen_) {
+    Device& d = entry->second;
+    d.seen_this_step = false;
+    next_silence_check_ = std::min(next_silence_check_, d.last_seen + silence);
+    if (!(d.emitted && d.online)) transitions_.push_back({entry, true});
+  }
+  seen_.clear();
+  // Device order, as the table and the changelog have always shown them.
+  std::sort(transitions_.begin(), transitions_.end(), [](const Transition& a, const Transition& b) {
+    return a.device->first < b.device->first;
+  });
+  for (const Transition& t : transitions_) {
+    const std::string& name = t.device->first;
+    Device& d = t.device->second;
+    if (t.online) {
       if (d.emitted) EmitRow(name, d.row_last_seen, false, -1);
       EmitRow(name, now_, true, 1);
       d.emitted = true;
       d.online = true;
       d.row_last_seen = now_;
-    } else if (d.online && now_ - d.last_seen >= silence) {
+    } else {
       EmitRow(name, d.row_last_seen, true, -1);
       EmitRow(name, d.last_seen, false, 1);
       d.online = false;
@@ -78,6 +108,7 @@ Status DeviceStatusOperator::LoadState(SnapshotReader* in) {
                            "): restart with --reset-state");
   }
   RUNNEL_RETURN_IF_ERROR(in->ReadTimestamp("device status clock", &now_));
+  next_silence_check_ = kMinTime;  // the first step looks for devices that went silent
   size_t count = 0;
   RUNNEL_RETURN_IF_ERROR(in->ReadCount("device count", 4, &count));
   for (size_t i = 0; i < count; ++i) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "runtime/clock.h"
 #include "runtime/operator.h"
@@ -55,11 +56,22 @@ class DeviceStatusOperator final : public Operator {
     bool emitted = false;
     bool seen_this_step = false;
   };
+  using Devices = std::map<std::string, Device, std::less<>>;
+  // A device whose row changes in this step: to online (seen) or to offline (silent).
+  struct Transition {
+    Devices::value_type* device;
+    bool online;
+  };
   void EmitRow(const std::string& device, Timestamp last_seen, bool online, Diff diff);
 
   const DeviceStatusSpec spec_;
   const Clock* clock_;
-  std::map<std::string, Device> devices_;
+  Devices devices_;
+  // Work per step is proportional to the records and changes, not to the fleet: the devices
+  // seen in this step, and the walk for silent devices only once one can be silent.
+  std::vector<Devices::value_type*> seen_;
+  Timestamp next_silence_check_ = kMinTime;  // no online device goes silent before this
+  std::vector<Transition> transitions_;
   Timestamp now_ = kMinTime;  // the clock, kept non-decreasing
   Row row_;
 };

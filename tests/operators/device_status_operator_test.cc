@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -65,6 +67,75 @@ TEST_CASE("a device is online when first seen, offline after 3 silent periods, o
   CHECK(f.Step() ==
         std::vector<std::string>{"-1 @159999 \"b\" 100000 true", "+1 @159999 \"b\" 129999 false"});
   CHECK(f.op.stats().state_entries == 2);
+}
+
+// The rule of the header comment, applied to every device at every step. The operator only
+// visits the devices seen in a step and, for silence, walks the fleet only once some device
+// can be silent: any history of records and clock moves must give the same changes.
+struct StatusModel {
+  struct Device {
+    Timestamp last_seen = 0, row_last_seen = 0;
+    bool online = false, emitted = false, seen = false;
+  };
+  std::map<std::string, Device> devices;
+  Timestamp now = kMinTime;
+  Duration silence = 30'000;
+
+  void See(const std::string& name, Timestamp clock) {
+    Device& d = devices[name];
+    d.last_seen = std::max(clock, now);
+    d.seen = true;
+  }
+  std::vector<std::string> Step(Timestamp clock) {
+    now = std::max(now, clock);
+    std::vector<std::string> changes;
+    auto emit = [&](const std::string& name, Timestamp last_seen, bool online, Diff diff) {
+      changes.push_back((diff > 0 ? "+1 @" : "-1 @") + std::to_string(now) + " \"" + name + "\" " +
+                        std::to_string(last_seen) + (online ? " true" : " false"));
+    };
+    for (auto& [name, d] : devices) {
+      if (d.seen) {
+        d.seen = false;
+        if (d.emitted && d.online) continue;
+        if (d.emitted) emit(name, d.row_last_seen, false, -1);
+        emit(name, now, true, 1);
+        d.emitted = d.online = true;
+        d.row_last_seen = now;
+      } else if (d.online && now - d.last_seen >= silence) {
+        emit(name, d.row_last_seen, true, -1);
+        emit(name, d.last_seen, false, 1);
+        d.online = false;
+        d.row_last_seen = d.last_seen;
+      }
+    }
+    return changes;
+  }
+};
+
+TEST_CASE("the status view gives the changes of a step-by-step model for random histories") {
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    StatusFixture f;
+    StatusModel model;
+    const int fleet = 1 + static_cast<int>(rng() % 12);
+    for (int step = 0; step < 300; ++step) {
+      // Mostly small clock moves; now and then a jump past the silence limit or backwards.
+      const uint32_t move = rng() % 20;
+      const Timestamp clock =
+          move == 0
+              ? f.clock.NowMillis() - 5'000
+              : f.clock.NowMillis() + (move == 1 ? 31'000 : static_cast<Timestamp>(rng() % 4'000));
+      f.clock.Set(clock);
+      const int records = static_cast<int>(rng() % 4);
+      for (int r = 0; r < records; ++r) {
+        const std::string device = "d" + std::to_string(rng() % fleet);
+        f.See(device);
+        model.See(device, clock);
+      }
+      REQUIRE(f.Step() == model.Step(clock));
+    }
+  }
 }
 
 TEST_CASE("a restored status view retracts the rows it emitted before, not emitting anew") {
