@@ -59,9 +59,9 @@ class InputLogTap final : public Operator {
 
   void OnChange(int, const Row& row, Timestamp time, Diff) override {
     if (muted_ || !error_.ok()) return;
-    SnapshotWriter record;
-    record.WriteRow(row);
-    error_ = log_->Append(source_id_, flow_->step(), time, clock_->NowMillis(), record.bytes());
+    record_.Reset();
+    record_.WriteRow(row);
+    error_ = log_->Append(source_id_, flow_->step(), time, clock_->NowMillis(), record_.bytes());
     wrote_ = true;
   }
   Status Advance(std::span<const Timestamp> input_watermarks,
@@ -79,6 +79,7 @@ class InputLogTap final : public Operator {
   bool muted_ = false;
   bool wrote_ = false;
   Status error_;
+  SnapshotWriter record_;  // reused for every record
 };
 
 namespace {

@@ -16,7 +16,12 @@ int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) 
 
 }  // namespace
 
-SnapshotWriter::SnapshotWriter() : out_(kMagic) { WriteVarint(kSnapshotFormatVersion); }
+SnapshotWriter::SnapshotWriter() { Reset(); }
+
+void SnapshotWriter::Reset() {
+  out_.assign(kMagic);
+  WriteVarint(kSnapshotFormatVersion);
+}
 
 void SnapshotWriter::WriteVarint(uint64_t v) {
   while (v >= 0x80) {
