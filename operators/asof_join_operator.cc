@@ -57,6 +57,18 @@ std::vector<size_t> DefaultRightColumns(const AsofJoinOperatorSpec& spec) {
   return keep;
 }
 
+// The combined-row column each `select` item copies, when every item is a plain column (the
+// usual `select`); empty when any item computes a value.
+std::vector<size_t> SelectedColumns(const std::vector<NamedExpression>& select) {
+  std::vector<size_t> columns;
+  for (const NamedExpression& item : select) {
+    const std::optional<size_t> column = item.expr->column_index();
+    if (!column) return {};
+    columns.push_back(*column);
+  }
+  return columns;
+}
+
 using TimeHeap = std::priority_queue<std::pair<Timestamp, uint32_t>,
                                      std::vector<std::pair<Timestamp, uint32_t>>, std::greater<>>;
 
@@ -72,6 +84,7 @@ class AsofJoinOperator::Impl {
         left_size_(spec_.left.size()),
         right_size_(spec_.right.size()),
         default_right_(DefaultRightColumns(spec_)),
+        select_columns_(SelectedColumns(spec_.select)),
         late_(late),
         step_(results) {}
 
@@ -180,6 +193,7 @@ class AsofJoinOperator::Impl {
   const bool updates_;
   const size_t left_size_, right_size_;
   const std::vector<size_t> default_right_;
+  const std::vector<size_t> select_columns_;  // see SelectedColumns
   Output* late_;
   keyed::StepOutput step_;
   keyed::ChangeArena left_changes_;  // this step's left changes, in arrival order
@@ -529,6 +543,13 @@ void AsofJoinOperator::Impl::EmitResult(const Row* right, Timestamp time, Diff d
     out_row_.resize(left_size_ + default_right_.size());
     for (size_t i = 0; i < default_right_.size(); ++i) {
       out_row_[left_size_ + i] = right_value(default_right_[i]);
+    }
+  } else if (!select_columns_.empty()) {
+    // Straight from the left values and the right row: no combined row to fill.
+    out_row_.resize(select_columns_.size());
+    for (size_t i = 0; i < select_columns_.size(); ++i) {
+      const size_t c = select_columns_[i];
+      out_row_[i] = c < left_size_ ? combined_[c] : right_value(c - left_size_);
     }
   } else {
     combined_.resize(left_size_ + right_size_);
