@@ -10,7 +10,7 @@ namespace {
 void AppendInt(std::string& out, int64_t i) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), i);
-  out.append(buf, end);
+  out.append(buf, static_cast<size_t>(end - buf));
 }
 
 bool NeedsCsvQuotes(std::string_view text) {
