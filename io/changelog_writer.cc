@@ -58,12 +58,20 @@ void ChangelogWriter::Hand(std::unique_ptr<Chunk> chunk) {
   }
   std::unique_lock<std::mutex> lock(mu_);
   if (thread_failed_) {
-    Format(*chunk);
-    chunk->used = 0;
+    Take(*chunk);
     free_.push_back(std::move(chunk));
     return;
   }
-  engine_cv_.wait(lock, [this] { return queued_.size() < kMaxQueuedChunks; });
+  if (queued_.size() >= kMaxQueuedChunks) {
+    // The writer is behind: share its work instead of waiting (the order of the output is
+    // the order of the queue, whoever formats a chunk).
+    lock.unlock();
+    chunk->text.clear();
+    Format(*chunk, chunk->text);
+    chunk->formatted = true;
+    lock.lock();
+    engine_cv_.wait(lock, [this] { return queued_.size() < kMaxQueuedChunks; });
+  }
   queued_.push_back(std::move(chunk));
   lock.unlock();
   writer_cv_.notify_one();
@@ -79,8 +87,7 @@ void ChangelogWriter::Work() {
     busy_ = true;
     lock.unlock();
     engine_cv_.notify_one();  // room in the queue
-    Format(*chunk);
-    chunk->used = 0;
+    Take(*chunk);
     lock.lock();
     free_.push_back(std::move(chunk));
     busy_ = false;
@@ -88,25 +95,35 @@ void ChangelogWriter::Work() {
   }
 }
 
-void ChangelogWriter::Format(Chunk& chunk) {
+void ChangelogWriter::Format(const Chunk& chunk, std::string& text) const {
   for (size_t r = 0; r < chunk.used; ++r) {
     const Row& row = chunk.rows[r];
     const size_t n = std::min(row.size(), num_columns_);
     if (format_.format == FileFormat::kCsv) {
       for (size_t i = 0; i < num_columns_; ++i) {
-        if (i > 0) out_.push_back(',');
-        if (i < n) AppendCsvField(out_, row[i]);
+        if (i > 0) text.push_back(',');
+        if (i < n) AppendCsvField(text, row[i]);
       }
       if (format_.diff_column) {
-        out_.push_back(',');
-        AppendCsvField(out_, Value::Int(chunk.diffs[r]));
+        text.push_back(',');
+        AppendCsvField(text, Value::Int(chunk.diffs[r]));
       }
     } else {
-      json_.Append(out_, row, chunk.diffs[r]);
+      json_.Append(text, row, chunk.diffs[r]);
     }
-    out_.push_back('\n');
-    if (out_.size() >= kFlushThreshold) Write();
+    text.push_back('\n');
   }
+}
+
+void ChangelogWriter::Take(Chunk& chunk) {
+  if (chunk.formatted) {
+    out_.append(chunk.text);
+  } else {
+    Format(chunk, out_);
+  }
+  chunk.used = 0;
+  chunk.formatted = false;
+  if (out_.size() >= kFlushThreshold) Write();
 }
 
 // After a failed write the data of this run is incomplete anyway: drop further output and
@@ -127,10 +144,7 @@ Status ChangelogWriter::Flush() {
   }
   // The writer is idle: out_ and error_ are this thread's until the next hand-off, and the
   // step's last, partial chunk is formatted here.
-  if (filling_) {
-    Format(*filling_);
-    filling_->used = 0;
-  }
+  if (filling_) Take(*filling_);
   Write();
   return error_;
 }

@@ -57,14 +57,21 @@ class ChangelogWriter {
     std::vector<Row> rows;
     std::vector<Diff> diffs;
     size_t used = 0;
+    // Set when the engine thread formatted the chunk itself (the writer was behind).
+    bool formatted = false;
+    std::string text;
   };
 
-  // Queues a full chunk for the writer thread (started on first use); formats it on the
-  // calling thread when no writer thread can be started.
+  // Queues a full chunk for the writer thread (started on first use). When the queue is full
+  // the calling thread formats the chunk itself rather than wait; when no writer thread can
+  // be started it formats and writes it.
   void Hand(std::unique_ptr<Chunk> chunk);
   void Work();
-  // Formats and writes a chunk; called by whichever thread owns out_ and error_ at the time.
-  void Format(Chunk& chunk);
+  // Appends the chunk's lines to `text`.
+  void Format(const Chunk& chunk, std::string& text) const;
+  // Appends a chunk's lines to out_ and writes out_ once it is large; called by whichever
+  // thread owns out_ and error_ at the time.
+  void Take(Chunk& chunk);
   void Write();
   void StopThread();
 
