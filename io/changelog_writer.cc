@@ -129,7 +129,7 @@ void ChangelogWriter::Take(Chunk& chunk) {
 // After a failed write the data of this run is incomplete anyway: drop further output and
 // keep reporting the first error.
 void ChangelogWriter::Write() {
-  if (error_.ok() && !out_.empty()) {
+  if (error_.ok() && !closed_ && !out_.empty()) {
     if (int err = WriteAll(out_fd_, out_); err != 0) {
       error_ = Status::IoError("cannot write " + error_name_ + ": " + ErrnoText(err));
     }
@@ -152,6 +152,7 @@ Status ChangelogWriter::Flush() {
 Status ChangelogWriter::Close() {
   Status status = Flush();
   StopThread();
+  closed_ = true;
   return status;
 }
 

@@ -47,7 +47,8 @@ class ChangelogWriter {
   // Returns once every change added so far is written; reports the first write error (after
   // which further changes are dropped).
   Status Flush();
-  // Flush, then stops the writer thread. No Add() after it.
+  // Flush, then stops the writer thread; nothing is written after it (the caller may close
+  // the descriptor). No Add() after it.
   Status Close();
 
  private:
@@ -95,6 +96,7 @@ class ChangelogWriter {
   bool busy_ = false;  // the writer is formatting a chunk it took from queued_
   bool stop_ = false;
   bool thread_failed_ = false;  // engine thread only: no writer thread could be started
+  bool closed_ = false;         // set by Close() once the writer thread is joined
   std::thread thread_;
 };
 
