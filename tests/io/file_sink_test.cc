@@ -1,13 +1,17 @@
 #include "io/file_sink.h"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io/changelog_writer.h"
@@ -188,6 +192,43 @@ TEST_CASE("every step is completely written when Advance returns, in both format
     CHECK(ReadFile(path) == expected);
     CHECK((*sink)->stats().rows_written == static_cast<uint64_t>(n));
   }
+}
+
+// A reader that starts late keeps the writer thread blocked in write(2), so the engine finds
+// the queue full and formats chunks itself: the text must still come out in order.
+TEST_CASE("a slow consumer: chunks formatted by the engine keep their place in the output") {
+  TempDir dir;
+  const std::string path = dir.Path("slow.fifo");
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  // Opened before the sink (a non-blocking open needs no writer yet), read blocking.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(fd >= 0);
+  REQUIRE(::fcntl(fd, F_SETFL, 0) == 0);
+  auto sink = FileSink::Create({path, FileFormat::kCsv},
+                               Schema({{"n", ValueType::kInt}, {"s", ValueType::kString}}));
+  REQUIRE(sink.ok());
+  std::string received;
+  std::thread reader([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    char buf[65536];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) received.append(buf, n);
+    ::close(fd);
+  });
+  // Lines of about 110 bytes: many times the writer's 1 MiB buffer and the pipe's.
+  const std::string text(100, 'x');
+  std::string expected = "n,s,diff\n";
+  const size_t rows = (3 * ChangelogWriter::kMaxQueuedChunks + 10) * ChangelogWriter::kChunkRows;
+  for (size_t i = 0; i < rows; ++i) {
+    (*sink)->OnChange(0, {Value::Int(static_cast<int64_t>(i)), Value::String(text)}, 0, 1);
+    expected += std::to_string(i) + "," + text + ",1\n";
+  }
+  const Timestamp in[] = {0};
+  Timestamp out = kMinTime;
+  CHECK((*sink)->Advance(in, &out).ok());
+  CHECK((*sink)->Close().ok());
+  reader.join();
+  CHECK(received.size() == expected.size());
+  CHECK(received == expected);
 }
 
 TEST_CASE("a write error on the writer thread is reported from Advance and from Close") {
