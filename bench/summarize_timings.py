@@ -14,6 +14,7 @@ PROGRAMS = [
     ("gen_asof", "generator (C++, writes both CSVs; not a comparison)"),
     ("handloop", "hand loop (C++, 1 thread)"),
     ("runnel", "Runnel"),
+    ("runnel_baseline", "Runnel, baseline binary (RUNNEL_BASELINE_BIN)"),
     ("duckdb_2t", "DuckDB, 2 threads"),
     ("duckdb_1t", "DuckDB, 1 thread"),
     ("pandas", "pandas (1 thread)"),

@@ -1,5 +1,6 @@
 #include "decode/record_encoder.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -10,12 +11,14 @@ namespace {
 void AppendInt(std::string& out, int64_t i) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), i);
-  out.append(buf, end);
+  out.append(buf, static_cast<size_t>(end - buf));
 }
 
 bool NeedsCsvQuotes(std::string_view text) {
   if (text.empty() || text.front() == ' ' || text.back() == ' ') return true;
-  return text.find_first_of(",\"\r\n") != std::string_view::npos;
+  // A plain loop: find_first_of searches the set once per character.
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return c == ',' || c == '"' || c == '\r' || c == '\n'; });
 }
 
 }  // namespace

@@ -5,102 +5,57 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <filesystem>
 
 #include "decode/record_encoder.h"
+#include "io/changelog_writer.h"
 #include "io/posix_file.h"
 
 namespace runnel {
 
-namespace {
-
-// Large enough that a busy sink writes in few system calls, small enough for a gateway.
-constexpr size_t kFlushThreshold = size_t{1} << 20;
-
-}  // namespace
-
 class FileSink::Impl {
  public:
-  Impl(FileSinkSpec spec, UniqueFd fd, int out_fd, const Schema& schema, bool write_header)
-      : spec_(std::move(spec)),
-        fd_(std::move(fd)),
-        out_fd_(out_fd),
-        json_(schema, spec_.diff_column) {
-    buffer_.reserve(kFlushThreshold + 4096);
-    if (spec_.format == FileFormat::kCsv) {
-      for (size_t i = 0; write_header && i < schema.size(); ++i) {
-        if (i > 0) buffer_.push_back(',');
-        AppendCsvString(buffer_, schema.column(i).name);
-      }
-      if (write_header) buffer_.append(spec_.diff_column ? ",diff\n" : "\n");
-    }
-    num_columns_ = schema.size();
-  }
+  Impl(const FileSinkSpec& spec, UniqueFd fd, int out_fd, const Schema& schema, bool write_header)
+      : fd_(std::move(fd)),
+        writer_({spec.format, spec.diff_column}, schema, out_fd,
+                spec.path == "-" ? "standard output" : "'" + spec.path + "'",
+                write_header ? Header(spec, schema) : std::string()),
+        path_(spec.path) {}
 
   void OnChange(const Row& row, Diff diff) {
-    const size_t n = std::min(row.size(), num_columns_);
-    if (spec_.format == FileFormat::kCsv) {
-      for (size_t i = 0; i < num_columns_; ++i) {
-        if (i > 0) buffer_.push_back(',');
-        if (i < n) AppendCsvField(buffer_, row[i]);
-      }
-      if (spec_.diff_column) {
-        buffer_.push_back(',');
-        AppendInt(diff);
-      }
-      buffer_.push_back('\n');
-    } else {
-      json_.Append(buffer_, row, diff);
-      buffer_.push_back('\n');
-    }
+    writer_.Add(row, diff);
     ++rows_written_;
-    if (buffer_.size() >= kFlushThreshold) Flush();
   }
 
-  // After a failed write the data of this run is incomplete anyway: drop further output and
-  // keep reporting the first error.
-  void Flush() {
-    if (error_.ok() && !buffer_.empty()) {
-      if (int err = WriteAll(out_fd_, buffer_); err != 0) error_ = WriteError(err);
-    }
-    buffer_.clear();
-  }
-
-  Status Advance() {
-    Flush();
-    return error_;
-  }
+  Status Advance() { return writer_.Flush(); }
 
   Status Close() {
-    Flush();
+    Status status = writer_.Close();
     if (fd_.valid()) {
-      if (int err = fd_.Close(); err != 0 && error_.ok()) error_ = WriteError(err);
+      if (int err = fd_.Close(); err != 0 && status.ok()) {
+        status = Status::IoError("cannot write '" + path_ + "': " + ErrnoText(err));
+      }
     }
-    out_fd_ = -1;
-    return error_;
+    return status;
   }
 
   uint64_t rows_written() const { return rows_written_; }
 
  private:
-  void AppendInt(int64_t i) {
-    char buf[24];
-    buffer_.append(buf, std::to_chars(buf, buf + sizeof(buf), i).ptr);
+  static std::string Header(const FileSinkSpec& spec, const Schema& schema) {
+    std::string header;
+    if (spec.format != FileFormat::kCsv) return header;
+    for (size_t i = 0; i < schema.size(); ++i) {
+      if (i > 0) header.push_back(',');
+      AppendCsvString(header, schema.column(i).name);
+    }
+    header.append(spec.diff_column ? ",diff\n" : "\n");
+    return header;
   }
 
-  Status WriteError(int err) const {
-    const std::string name = spec_.path == "-" ? "standard output" : "'" + spec_.path + "'";
-    return Status::IoError("cannot write " + name + ": " + ErrnoText(err));
-  }
-
-  FileSinkSpec spec_;
-  UniqueFd fd_;  // invalid for stdout, which the sink does not own
-  int out_fd_;
-  size_t num_columns_ = 0;
-  JsonChangeEncoder json_;
-  std::string buffer_;
-  Status error_;
+  UniqueFd fd_;  // invalid for stdout, which the sink does not own; outlives writer_
+  ChangelogWriter writer_;
+  std::string path_;
   uint64_t rows_written_ = 0;
 };
 
@@ -129,7 +84,7 @@ Result<std::unique_ptr<FileSink>> FileSink::Create(FileSinkSpec spec, const Sche
     struct stat info {};
     write_header = ::fstat(fd.get(), &info) != 0 || info.st_size == 0;
   }
-  auto impl = std::make_unique<Impl>(std::move(spec), std::move(fd), out_fd, schema, write_header);
+  auto impl = std::make_unique<Impl>(spec, std::move(fd), out_fd, schema, write_header);
   return std::unique_ptr<FileSink>(new FileSink(std::move(impl)));
 }
 

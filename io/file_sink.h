@@ -1,7 +1,8 @@
 // FileSink: writes a view's changelog to a file or stdout: the view's columns followed by
 // `diff` (1 insert, -1 retraction). CSV has a header row, null is an empty field, floats print
 // in shortest round-trip form, times as integer epoch ms. JSONL writes one object per change.
-// Threading: engine thread only.
+// Threading: engine thread only (a large step is formatted and written on an internal writer
+// thread, see ChangelogWriter).
 #pragma once
 
 #include <memory>

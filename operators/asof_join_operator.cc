@@ -57,6 +57,32 @@ std::vector<size_t> DefaultRightColumns(const AsofJoinOperatorSpec& spec) {
   return keep;
 }
 
+// The combined-row column each `select` item copies, when every item is a plain column (the
+// usual `select`); empty when any item computes a value.
+std::vector<size_t> SelectedColumns(const std::vector<NamedExpression>& select) {
+  std::vector<size_t> columns;
+  for (const NamedExpression& item : select) {
+    const std::optional<size_t> column = item.expr->column_index();
+    if (!column) return {};
+    columns.push_back(*column);
+  }
+  return columns;
+}
+
+// For each left column, the output position a plain-columns `select` (SelectedColumns) copies
+// it to, kNone when unselected; empty when there is no such select or a left column is
+// selected twice.
+std::vector<size_t> LeftTargets(const std::vector<size_t>& selected, size_t left_size) {
+  if (selected.empty()) return {};
+  std::vector<size_t> targets(left_size, kNone);
+  for (size_t i = 0; i < selected.size(); ++i) {
+    if (selected[i] >= left_size) continue;
+    if (targets[selected[i]] != kNone) return {};
+    targets[selected[i]] = i;
+  }
+  return targets;
+}
+
 using TimeHeap = std::priority_queue<std::pair<Timestamp, uint32_t>,
                                      std::vector<std::pair<Timestamp, uint32_t>>, std::greater<>>;
 
@@ -72,6 +98,8 @@ class AsofJoinOperator::Impl {
         left_size_(spec_.left.size()),
         right_size_(spec_.right.size()),
         default_right_(DefaultRightColumns(spec_)),
+        select_columns_(SelectedColumns(spec_.select)),
+        left_targets_(LeftTargets(select_columns_, left_size_)),
         late_(late),
         step_(results) {}
 
@@ -167,6 +195,12 @@ class AsofJoinOperator::Impl {
   void UpdateOutput(LeftEntry& e);
   // Emits one result row; the left values are already in LeftTarget()[0, left_size_).
   void EmitResult(const Row* right, Timestamp time, Diff diff);
+  // Emits the result row of a buffered left change, its values unpacked straight to their
+  // output positions. REQUIRES: !left_targets_.empty().
+  void EmitDirect(const char* entry, const Row* right, Timestamp time, Diff diff);
+  static const Value& RightValue(const Row* right, size_t i) {
+    return right && i < right->size() ? (*right)[i] : kNullValue;
+  }
   Row& LeftTarget() { return spec_.select.empty() ? out_row_ : combined_; }
   void CompactRight(uint32_t id);
   void MaybeForget(uint32_t id);
@@ -180,6 +214,8 @@ class AsofJoinOperator::Impl {
   const bool updates_;
   const size_t left_size_, right_size_;
   const std::vector<size_t> default_right_;
+  const std::vector<size_t> select_columns_;  // see SelectedColumns
+  const std::vector<size_t> left_targets_;    // see LeftTargets
   Output* late_;
   keyed::StepOutput step_;
   keyed::ChangeArena left_changes_;  // this step's left changes, in arrival order
@@ -522,13 +558,18 @@ AsofJoinOperator::Impl::Match AsofJoinOperator::Impl::Evaluate(const KeyState& k
 // --- Output --------------------------------------------------------------------------------
 
 void AsofJoinOperator::Impl::EmitResult(const Row* right, Timestamp time, Diff diff) {
-  const auto right_value = [right](size_t i) -> const Value& {
-    return right && i < right->size() ? (*right)[i] : kNullValue;
-  };
+  const auto right_value = [right](size_t i) -> const Value& { return RightValue(right, i); };
   if (spec_.select.empty()) {
     out_row_.resize(left_size_ + default_right_.size());
     for (size_t i = 0; i < default_right_.size(); ++i) {
       out_row_[left_size_ + i] = right_value(default_right_[i]);
+    }
+  } else if (!select_columns_.empty()) {
+    // Straight from the left values and the right row: no combined row to fill.
+    out_row_.resize(select_columns_.size());
+    for (size_t i = 0; i < select_columns_.size(); ++i) {
+      const size_t c = select_columns_[i];
+      out_row_[i] = c < left_size_ ? combined_[c] : right_value(c - left_size_);
     }
   } else {
     combined_.resize(left_size_ + right_size_);
@@ -539,6 +580,22 @@ void AsofJoinOperator::Impl::EmitResult(const Row* right, Timestamp time, Diff d
       const std::optional<size_t> column = expr.column_index();
       out_row_[i] = column ? combined_[*column] : expr.Eval(combined_);
     }
+  }
+  step_.Add(out_row_, time, diff);
+}
+
+void AsofJoinOperator::Impl::EmitDirect(const char* entry, const Row* right, Timestamp time,
+                                        Diff diff) {
+  out_row_.resize(select_columns_.size());
+  const size_t n = keyed::ChangeArena::UnpackInto(entry, [this](size_t i) -> Value* {
+    return i < left_size_ && left_targets_[i] != kNone ? &out_row_[left_targets_[i]] : nullptr;
+  });
+  for (size_t i = n; i < left_size_; ++i) {
+    if (left_targets_[i] != kNone) out_row_[left_targets_[i]] = Value();
+  }
+  for (size_t i = 0; i < select_columns_.size(); ++i) {
+    const size_t c = select_columns_[i];
+    if (c >= left_size_) out_row_[i] = RightValue(right, c - left_size_);
   }
   step_.Add(out_row_, time, diff);
 }
@@ -589,7 +646,9 @@ void AsofJoinOperator::Impl::MatchNewLeft(const char* entry) {
   const Match m = Evaluate(k, time, &k.cursor);
   const Row* match = m.entry ? m.entry->row.get() : nullptr;
   const bool emit = updates_ || Passed(right_watermark_, m.final_at);
-  if (emit && (match || spec_.keep_unmatched)) {
+  if (emit && (match || spec_.keep_unmatched) && !left_targets_.empty()) {
+    EmitDirect(entry, match, time, diff);
+  } else if (emit && (match || spec_.keep_unmatched)) {
     Row& target = LeftTarget();
     target.resize(std::max(target.size(), left_size_));
     keyed::ChangeArena::Unpack(entry, target.data(), left_size_);

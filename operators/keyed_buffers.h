@@ -161,14 +161,16 @@ class ChangeArena {
   static uint32_t KeyOf(const char* entry) { return Get<uint32_t>(entry + 20); }
   static void SetDiff(Entry entry, Diff diff) { std::memcpy(entry + 12, &diff, sizeof(diff)); }
 
-  // Writes the row's first `count` values to dst[0..count), null past the row's end.
-  static void Unpack(const char* entry, Value* dst, size_t count) {
+  // Writes each value i of the row to *target(i), skipping it when that is null; returns the
+  // row's value count.
+  template <class Target>
+  static size_t UnpackInto(const char* entry, Target&& target) {
     const char* p = entry + kHeader - 4;
     const auto n = Get<uint32_t>(p);
     p += 4;
     for (uint32_t i = 0; i < n; ++i) {
       const auto type = static_cast<ValueType>(*p++);
-      Value* out = i < count ? &dst[i] : nullptr;
+      Value* out = target(i);
       switch (type) {
         case ValueType::kNull:
           if (out) *out = Value();
@@ -194,6 +196,13 @@ class ChangeArena {
         }
       }
     }
+    return n;
+  }
+
+  // Writes the row's first `count` values to dst[0..count), null past the row's end.
+  static void Unpack(const char* entry, Value* dst, size_t count) {
+    const size_t n =
+        UnpackInto(entry, [dst, count](size_t i) { return i < count ? &dst[i] : nullptr; });
     for (size_t i = n; i < count; ++i) dst[i] = Value();
   }
 

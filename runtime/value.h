@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -32,6 +33,13 @@ class Value {
   static Value String(std::string s) {
     return Value(Storage(std::in_place_index<4>, std::move(s)));
   }
+
+  Value(const Value&) = default;
+  Value(Value&&) = default;
+  // Assigning a value of the same type (the usual case when a row buffer is reused) skips
+  // the variant's generic, out-of-line visit.
+  Value& operator=(const Value& other) { return Assign(other); }
+  Value& operator=(Value&& other) noexcept { return Assign(std::move(other)); }
 
   ValueType type() const { return static_cast<ValueType>(data_.index()); }
   bool is_null() const { return data_.index() == 0; }
@@ -61,6 +69,31 @@ class Value {
  private:
   using Storage = std::variant<std::monostate, bool, int64_t, double, std::string>;
   explicit Value(Storage data) : data_(std::move(data)) {}
+
+  template <class V>
+  Value& Assign(V&& other) {
+    if (data_.index() == other.data_.index()) {
+      switch (data_.index()) {
+        case 1:
+          std::get<1>(data_) = std::get<1>(other.data_);
+          return *this;
+        case 2:
+          std::get<2>(data_) = std::get<2>(other.data_);
+          return *this;
+        case 3:
+          std::get<3>(data_) = std::get<3>(other.data_);
+          return *this;
+        case 4:
+          std::get<4>(data_) = std::get<4>(std::forward<V>(other).data_);
+          return *this;
+        default:
+          return *this;  // null
+      }
+    }
+    data_ = std::forward<V>(other).data_;
+    return *this;
+  }
+
   Storage data_;
 };
 

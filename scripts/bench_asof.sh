@@ -9,6 +9,8 @@
 # usage: scripts/bench_asof.sh
 # environment (defaults): RUNS=3 SEED=42 RUNNEL_BIN=build/app/runnel RUNNEL_TIMEOUT=600
 #   BUILD_DIR=build-bench  SKIP="..." (programs to leave out: pandas duckdb_2t runnel)
+#   RUNNEL_BASELINE_BIN (unset): an earlier runnel binary, timed in every round just before
+#   RUNNEL_BIN as "runnel_baseline", for before/after comparisons under the same load
 # The row counts are fixed (10 M × 1 M): the pipeline names its input files.
 # Everything it writes goes to bench/data/ (inputs) and bench/results/asof/ (outputs, logs,
 # tables), both git-ignored. Needs: cmake, ninja, g++, node + npm, /usr/bin/time,
@@ -20,6 +22,7 @@ RUNS=${RUNS:-3}
 SEED=${SEED:-42}
 RUNNEL_BIN=${RUNNEL_BIN:-$ROOT/build/app/runnel}
 RUNNEL_TIMEOUT=${RUNNEL_TIMEOUT:-600}
+RUNNEL_BASELINE_BIN=${RUNNEL_BASELINE_BIN:-}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 SKIP=" ${SKIP:-} "
 PY=/usr/bin/python3   # Debian's python3-pandas; a pyenv python3 earlier in PATH has no pandas
@@ -75,6 +78,9 @@ if ! skipped runnel; then
   "$RUNNEL_BIN" check "$ROOT/bench/asof_join.toml" >"$LOGS/runnel_check.log" 2>&1 ||
     die "runnel check bench/asof_join.toml failed, see $LOGS/runnel_check.log"
   HAVE_RUNNEL=1
+  if [[ -n "$RUNNEL_BASELINE_BIN" ]]; then
+    [[ -x "$RUNNEL_BASELINE_BIN" ]] || die "no baseline binary at $RUNNEL_BASELINE_BIN"
+  fi
 fi
 
 # --- timing --------------------------------------------------------------------------------
@@ -87,6 +93,7 @@ source "$ROOT/scripts/bench_measure.sh"
   echo "duckdb: $(node -p "require('$ROOT/bench/duckdb/node_modules/@duckdb/node-api/package.json').version" 2>/dev/null || echo -)"
   echo "pandas: $("$PY" -c 'import pandas; print(pandas.__version__)')"
   echo "runnel: $([[ $HAVE_RUNNEL == 1 ]] && "$RUNNEL_BIN" --version 2>&1 | head -n 1 || echo skipped)"
+  echo "runnel baseline: ${RUNNEL_BASELINE_BIN:-none}"
   echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RESULTS/machine.txt"
 cat "$RESULTS/machine.txt" >&2
@@ -104,6 +111,11 @@ cat "$LEFT" "$RIGHT" >/dev/null   # every program reads the files from the page 
 for run in $(seq 1 "$RUNS"); do
   skipped pandas || measure pandas "$run" "$PY" "$ROOT/bench/pandas/asof.py" "$LEFT" "$RIGHT" "$OUT/pandas.csv"
   skipped duckdb_2t || measure duckdb_2t "$run" node "$ROOT/bench/duckdb/asof.mjs" "$LEFT" "$RIGHT" "$OUT/duckdb_2t.csv" 2
+  if [[ $HAVE_RUNNEL == 1 && -n "$RUNNEL_BASELINE_BIN" ]]; then
+    rm -rf "$RUNNEL_STATE" "$RUNNEL_OUT"
+    measure runnel_baseline "$run" timeout "$RUNNEL_TIMEOUT" \
+      "$RUNNEL_BASELINE_BIN" run "$ROOT/bench/asof_join.toml" --state-dir "$RUNNEL_STATE" --no-dashboard
+  fi
   if [[ $HAVE_RUNNEL == 1 ]]; then
     rm -rf "$RUNNEL_STATE" "$RUNNEL_OUT"
     measure runnel "$run" timeout "$RUNNEL_TIMEOUT" \

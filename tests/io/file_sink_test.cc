@@ -1,15 +1,20 @@
 #include "io/file_sink.h"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "io/changelog_writer.h"
 #include "tests/io/temp_dir.h"
 
 namespace runnel {
@@ -138,6 +143,110 @@ TEST_CASE("a write error is reported from the next Advance and from Close") {
   // Later changes are dropped; the first error stays.
   (*sink)->OnChange(0, {Value(), Value(), Value(), Value()}, 0, 1);
   Status closed = (*sink)->Close();
+  CHECK(closed.code() == StatusCode::kIoError);
+  CHECK(closed.message() == "cannot write '/dev/full': No space left on device");
+}
+
+// Steps larger than a chunk are formatted on the sink's writer thread: whatever the step's
+// size, everything it wrote is in the file when Advance returns, in order, byte for byte.
+TEST_CASE("every step is completely written when Advance returns, in both formats") {
+  for (FileFormat format : {FileFormat::kCsv, FileFormat::kJsonl}) {
+    TempDir dir;
+    const std::string path = dir.Path("steps.out");
+    auto sink = FileSink::Create({path, format}, TestSchema());
+    REQUIRE(sink.ok());
+    std::string expected = format == FileFormat::kCsv ? "device,ts,temp,ok,diff\n" : "";
+    int64_t n = 0;
+    // Empty, tiny, exactly one chunk, several chunks plus a partial one, more than the queue.
+    for (size_t rows :
+         {size_t{0}, size_t{1}, ChangelogWriter::kChunkRows, size_t{5000}, size_t{1},
+          (ChangelogWriter::kMaxQueuedChunks + 3) * ChangelogWriter::kChunkRows + 7}) {
+      for (size_t i = 0; i < rows; ++i, ++n) {
+        const Diff diff = n % 3 == 0 ? -1 : 1;
+        const std::string device = "dev-" + std::to_string(n % 7) + (n % 11 == 0 ? ",x" : "");
+        const Row row{n % 13 == 0 ? Value() : Value::String(device), Value::Int(n),
+                      Value::Float(static_cast<double>(n) / 8), Value::Bool(n % 2 == 0)};
+        (*sink)->OnChange(0, row, n, diff);
+        // n / 8 in shortest round-trip form.
+        static const char* const kEighths[] = {"",   ".125", ".25", ".375",
+                                               ".5", ".625", ".75", ".875"};
+        const std::string temp = std::to_string(n / 8) + kEighths[n % 8];
+        const std::string ok = n % 2 == 0 ? "true" : "false";
+        if (format == FileFormat::kCsv) {
+          const std::string field = n % 13 == 0 ? "" : n % 11 == 0 ? "\"" + device + "\"" : device;
+          expected += field + "," + std::to_string(n) + "," + temp + "," + ok + "," +
+                      std::to_string(diff) + "\n";
+        } else {
+          const std::string field = n % 13 == 0 ? "null" : "\"" + device + "\"";
+          expected += "{\"device\":" + field + ",\"ts\":" + std::to_string(n) +
+                      ",\"temp\":" + temp + ",\"ok\":" + ok + ",\"diff\":" + std::to_string(diff) +
+                      "}\n";
+        }
+      }
+      const Timestamp in[] = {n};
+      Timestamp out = kMinTime;
+      REQUIRE((*sink)->Advance(in, &out).ok());
+      REQUIRE(ReadFile(path) == expected);
+    }
+    REQUIRE((*sink)->Close().ok());
+    CHECK(ReadFile(path) == expected);
+    CHECK((*sink)->stats().rows_written == static_cast<uint64_t>(n));
+  }
+}
+
+// A reader that starts late keeps the writer thread blocked in write(2), so the engine finds
+// the queue full and formats chunks itself: the text must still come out in order.
+TEST_CASE("a slow consumer: chunks formatted by the engine keep their place in the output") {
+  TempDir dir;
+  const std::string path = dir.Path("slow.fifo");
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  // Opened before the sink (a non-blocking open needs no writer yet), read blocking.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(fd >= 0);
+  REQUIRE(::fcntl(fd, F_SETFL, 0) == 0);
+  auto sink = FileSink::Create({path, FileFormat::kCsv},
+                               Schema({{"n", ValueType::kInt}, {"s", ValueType::kString}}));
+  REQUIRE(sink.ok());
+  std::string received;
+  std::thread reader([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    char buf[65536];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) received.append(buf, n);
+    ::close(fd);
+  });
+  // Lines of about 110 bytes: many times the writer's 1 MiB buffer and the pipe's.
+  const std::string text(100, 'x');
+  std::string expected = "n,s,diff\n";
+  const size_t rows = (3 * ChangelogWriter::kMaxQueuedChunks + 10) * ChangelogWriter::kChunkRows;
+  for (size_t i = 0; i < rows; ++i) {
+    (*sink)->OnChange(0, {Value::Int(static_cast<int64_t>(i)), Value::String(text)}, 0, 1);
+    expected += std::to_string(i) + "," + text + ",1\n";
+  }
+  const Timestamp in[] = {0};
+  Timestamp out = kMinTime;
+  CHECK((*sink)->Advance(in, &out).ok());
+  CHECK((*sink)->Close().ok());
+  reader.join();
+  CHECK(received.size() == expected.size());
+  CHECK(received == expected);
+}
+
+TEST_CASE("a write error on the writer thread is reported from Advance and from Close") {
+  if (!fs::exists("/dev/full")) return;
+  auto sink = FileSink::Create({"/dev/full", FileFormat::kJsonl}, TestSchema());
+  REQUIRE(sink.ok());
+  // Far more than the writer's 1 MiB buffer, so the writer thread itself hits the error.
+  const Row row{Value::String(std::string(200, 'x')), Value::Int(1), Value::Float(0.5),
+                Value::Bool(true)};
+  for (int step = 0; step < 2; ++step) {
+    for (size_t i = 0; i < 20 * ChangelogWriter::kChunkRows; ++i) (*sink)->OnChange(0, row, 1, 1);
+    const Timestamp in[] = {1};
+    Timestamp out = kMinTime;
+    const Status status = (*sink)->Advance(in, &out);
+    CHECK(status.code() == StatusCode::kIoError);
+    CHECK(status.message() == "cannot write '/dev/full': No space left on device");
+  }
+  const Status closed = (*sink)->Close();
   CHECK(closed.code() == StatusCode::kIoError);
   CHECK(closed.message() == "cannot write '/dev/full': No space left on device");
 }
