@@ -369,6 +369,14 @@ Status IngestJournal::Compact(uint64_t position) {
   const uint64_t consumed = position - base_;
   const bool all_consumed = position == end_now && consumed > 0;
   if (consumed < (all_consumed ? options_.empty_bytes : options_.rotate_bytes)) {
+    // Kept, but no longer read: drop the consumed pages from the mapping, so that they stop
+    // counting in the process's RSS (the page cache keeps them, dirty or not, for the file).
+    static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t release_to = (kHeaderBytes + consumed) / page * page;
+    if (release_to > released_) {
+      static_cast<void>(::madvise(map_ + released_, release_to - released_, MADV_DONTNEED));
+      released_ = release_to;
+    }
     return Status::Ok();
   }
   std::string contents = Header(position);
@@ -379,6 +387,7 @@ Status IngestJournal::Compact(uint64_t position) {
   fd_ = replaced.fd;
   map_ = replaced.data;
   map_size_ = replaced.size;
+  released_ = 0;
   base_ = position;
   return Status::Ok();
 }

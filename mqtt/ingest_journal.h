@@ -68,7 +68,7 @@ class IngestJournal {
 
   // Drops the records before `position` (consumed and durable downstream) when that is cheap
   // and worth it: all records are consumed and at least empty_bytes precede `position`, or at
-  // least rotate_bytes do. The
+  // least rotate_bytes do; else only their pages leave the process's memory. The
   // unconsumed tail is copied into a new file that atomically replaces the old one, so no
   // record after `position` is ever lost. REQUIRES: a record boundary in [begin(), end()].
   Status Compact(uint64_t position);
@@ -95,7 +95,8 @@ class IngestJournal {
   int fd_;
   char* map_;  // the file's first map_size_ bytes, all reserved on disk
   uint64_t map_size_;
-  uint64_t base_;  // logical position of the first byte after the header
+  uint64_t released_ = 0;  // bytes at the start of the mapping dropped by Compact()
+  uint64_t base_;          // logical position of the first byte after the header
   std::atomic<uint64_t> end_;
   const uint64_t records_at_open_;
   const uint64_t repaired_;

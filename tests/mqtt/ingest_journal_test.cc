@@ -162,6 +162,50 @@ TEST_CASE("appends beyond the first reserve grow it and keep every record") {
   CHECK(ReadAll(*reopened, 0) == expected);
 }
 
+// Kilobytes of `path` mapped and resident in this process (its mapping's Rss in smaps).
+uint64_t MappedKib(const std::string& path) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool in_mapping = false;
+  while (std::getline(smaps, line)) {
+    if (line.size() >= path.size() &&
+        line.compare(line.size() - path.size(), path.size(), path) == 0) {
+      in_mapping = true;
+    } else if (in_mapping && line.rfind("Rss:", 0) == 0) {
+      return std::stoull(line.substr(4));
+    }
+  }
+  return 0;
+}
+
+TEST_CASE("consumed records leave the process's memory but stay in the journal until compacted") {
+  TempDir dir;
+  const std::string path = dir.Path("env.journal");
+  auto journal = OpenJournal(path);
+  std::vector<uint64_t> positions;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 100; ++i) {
+    positions.push_back(journal->end());
+    const std::string payload(1000, static_cast<char>('a' + i % 26));
+    Append(*journal, i, "t", payload);
+    expected.push_back(std::to_string(i) + " t " + payload);
+  }
+  CHECK(MappedKib(path) >= 96);
+  // Half consumed: far below rotate_bytes, so the file stays; its first ~48 KiB are released.
+  REQUIRE(journal->Compact(positions[50]).ok());
+  CHECK(journal->begin() == 0);
+  CHECK(MappedKib(path) <= 56);
+  CHECK(ReadAll(*journal, positions[50]) ==
+        std::vector<std::string>(expected.begin() + 50, expected.end()));
+  Append(*journal, 100, "t", "after the release");
+  journal.reset();
+  auto reopened = OpenJournal(path);
+  CHECK(reopened->records_at_open() == 101);
+  const std::vector<std::string> all = ReadAll(*reopened, 0);
+  REQUIRE(all.size() == 101);
+  CHECK(std::vector<std::string>(all.begin(), all.begin() + 100) == expected);
+}
+
 TEST_CASE("a file that is not a journal is refused") {
   TempDir dir;
   const std::string path = dir.Write("env.journal", "hello, I am a text file");
