@@ -1,6 +1,7 @@
 #include "mqtt/ingest_journal.h"
 
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -204,6 +205,49 @@ TEST_CASE("consumed records leave the process's memory but stay in the journal u
   const std::vector<std::string> all = ReadAll(*reopened, 0);
   REQUIRE(all.size() == 101);
   CHECK(std::vector<std::string>(all.begin(), all.begin() + 100) == expected);
+}
+
+// A full disk must surface as an error from Append() when space is reserved, never as SIGBUS
+// while copying into the mapping. A file size limit (RLIMIT_FSIZE, in a child process) makes
+// the reservation fail like a full disk would; every record appended before stays readable.
+TEST_CASE("when no more space can be reserved, Append fails cleanly and keeps what it had") {
+  TempDir dir;
+  const std::string path = dir.Path("env.journal");
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of the signal
+    const rlimit limit{3u << 20, 3u << 20};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    auto journal = IngestJournal::Open(path, {});
+    std::string report = journal.ok() ? "" : "open: " + journal.status().message();
+    for (int i = 0; journal.ok() && i < 100; ++i) {
+      const Status appended = (*journal)->Append(i, "t", std::string(100'000, 'x'));
+      if (!appended.ok()) {
+        report = std::to_string(i) + " " + appended.message();
+        break;
+      }
+    }
+    static_cast<void>(::write(pipe_fds[1], report.data(), report.size()));
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  std::string report;
+  char buf[512];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof(buf))) > 0;) report.append(buf, n);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));  // not killed by SIGBUS
+  // 1 MiB reserved, then 2 MiB: 20 records of 100 KB fit below the 3 MiB limit, the 21st
+  // needs a reserve of 4 MiB.
+  CHECK(report ==
+        "20 cannot append to MQTT ingest journal " + path + ": File too large (is the disk full?)");
+  auto journal = OpenJournal(path);
+  CHECK(journal->records_at_open() == 20);
+  CHECK(journal->repaired_bytes() == 0);
 }
 
 TEST_CASE("a file that is not a journal is refused") {
