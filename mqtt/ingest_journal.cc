@@ -25,6 +25,9 @@ constexpr size_t kFrameBytes = 8;                // length + CRC
 constexpr size_t kBodyFixedBytes = 12;           // arrival + topic length
 constexpr uint64_t kReadAheadBytes = 256 << 10;  // what Read() fetches from the file at once
 constexpr uint32_t kMaxBodyBytes = 1u << 30;     // far above MQTT's 256 MB payload limit
+// Positions count every byte ever journaled; no journal reaches 2^62, and the limit keeps
+// position arithmetic far from overflow when a damaged header claims more.
+constexpr uint64_t kMaxPosition = uint64_t{1} << 62;
 // Space is reserved and mapped in steps of at least 1 MiB, doubling up to 64 MiB at a time:
 // a reservation (fallocate + mremap) every few thousand messages, not a write(2) per message.
 constexpr uint64_t kReserveStep = 1 << 20;
@@ -179,6 +182,12 @@ Result<std::unique_ptr<IngestJournal>> IngestJournal::Open(const std::string& pa
                               "over with --reset-state)");
   }
   const uint64_t base = GetU64(data->data() + sizeof(kMagic));
+  if (base > kMaxPosition) {
+    ::close(fd);
+    return Status::Corruption(path + " starts at position " + std::to_string(base) +
+                              ", beyond any journal: the file is damaged (move it away, or "
+                              "start over with --reset-state)");
+  }
   size_t at = kHeaderBytes;
   uint64_t records = 0;
   while (data->size() - at >= kFrameBytes) {

@@ -11,7 +11,7 @@ shift || true
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 
 all_targets=(decode_json_fuzz decode_csv_fuzz decode_kv_fuzz decode_binary_fuzz
-             topic_template_fuzz device_profile_fuzz operator_state_fuzz)
+             topic_template_fuzz device_profile_fuzz operator_state_fuzz ingest_journal_fuzz)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 
 # Debian's clang needs libclang-rt-14-dev for -fsanitize=fuzzer.
@@ -38,6 +38,7 @@ corpus_name() {  # decode_json_fuzz -> json, topic_template_fuzz -> topic, ...
     topic_template_fuzz) echo topic ;;
     device_profile_fuzz) echo profile ;;
     operator_state_fuzz) echo state ;;
+    ingest_journal_fuzz) echo journal ;;
     *) echo "$1" ;;
   esac
 }

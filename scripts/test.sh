@@ -16,5 +16,5 @@ BUILD_DIR=build-asan BUILD_TYPE=Debug scripts/build.sh -DRUNNEL_WERROR=ON -DRUNN
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
-echo "== fuzzing the payload decoders, topic templates and profiles (10 s per target)"
+echo "== fuzzing the payload decoders, topic templates, profiles, operator state and the MQTT ingest journal (10 s per target)"
 scripts/fuzz.sh 10

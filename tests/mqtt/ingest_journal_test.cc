@@ -250,6 +250,21 @@ TEST_CASE("when no more space can be reserved, Append fails cleanly and keeps wh
   CHECK(journal->repaired_bytes() == 0);
 }
 
+// Found by fuzz/ingest_journal_fuzz.cc: a damaged header claiming a base near 2^64 made
+// positions overflow on the next append.
+TEST_CASE("a journal whose header claims an impossible position is refused") {
+  TempDir dir;
+  const std::string path =
+      dir.Write("env.journal", std::string("RNLJRNL1") + std::string(8, '\xff'));
+  auto journal = IngestJournal::Open(path, {});
+  REQUIRE_FALSE(journal.ok());
+  CHECK(journal.status().code() == StatusCode::kCorruption);
+  CHECK(journal.status().message() ==
+        path +
+            " starts at position 18446744073709551615, beyond any journal: the file is damaged "
+            "(move it away, or start over with --reset-state)");
+}
+
 TEST_CASE("a file that is not a journal is refused") {
   TempDir dir;
   const std::string path = dir.Write("env.journal", "hello, I am a text file");
