@@ -250,31 +250,29 @@ TEST_CASE("when no more space can be reserved, Append fails cleanly and keeps wh
   CHECK(journal->repaired_bytes() == 0);
 }
 
+// Opens a journal file holding `contents`; it must be refused as Corruption with the message
+// `path` + `reason`.
+void ExpectRefused(const std::string& contents, const std::string& reason) {
+  TempDir dir;
+  const std::string path = dir.Write("env.journal", contents);
+  auto journal = IngestJournal::Open(path, {});
+  REQUIRE_FALSE(journal.ok());
+  CHECK(journal.status().code() == StatusCode::kCorruption);
+  CHECK(journal.status().message() == path + reason);
+}
+
 // Found by fuzz/ingest_journal_fuzz.cc: a damaged header claiming a base near 2^64 made
 // positions overflow on the next append.
 TEST_CASE("a journal whose header claims an impossible position is refused") {
-  TempDir dir;
-  const std::string path =
-      dir.Write("env.journal", std::string("RNLJRNL1") + std::string(8, '\xff'));
-  auto journal = IngestJournal::Open(path, {});
-  REQUIRE_FALSE(journal.ok());
-  CHECK(journal.status().code() == StatusCode::kCorruption);
-  CHECK(journal.status().message() ==
-        path +
-            " starts at position 18446744073709551615, beyond any journal: the file is damaged "
-            "(move it away, or start over with --reset-state)");
+  ExpectRefused(std::string("RNLJRNL1") + std::string(8, '\xff'),
+                " starts at position 18446744073709551615, beyond any journal: the file is "
+                "damaged (move it away, or start over with --reset-state)");
 }
 
 TEST_CASE("a file that is not a journal is refused") {
-  TempDir dir;
-  const std::string path = dir.Write("env.journal", "hello, I am a text file");
-  auto journal = IngestJournal::Open(path, {});
-  REQUIRE_FALSE(journal.ok());
-  CHECK(journal.status().code() == StatusCode::kCorruption);
-  CHECK(journal.status().message() ==
-        path +
-            " is not a Runnel MQTT ingest journal (move it away, or start over with "
-            "--reset-state)");
+  ExpectRefused("hello, I am a text file",
+                " is not a Runnel MQTT ingest journal (move it away, or start over with "
+                "--reset-state)");
 }
 
 TEST_CASE("compacting a fully consumed journal empties it and keeps positions growing") {
